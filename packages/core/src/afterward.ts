@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { ContextProviders } from './context.js'
+import type { Driver, EnqueueResult, JobInfo, JobRecord } from './driver.js'
+import type { JobOptions } from './options.js'
+import type { AnyTask, TaskInput } from './task.js'
+import { DeferScope, type DeferScopeOptions, type ScopeHost } from './defer-scope.js'
+import { AfterwardEnqueueError, AfterwardError, AfterwardInputError, ErrorCode } from './errors.js'
+import { defaultLogger, jobBindings } from './logger.js'
+import { resolveOptions } from './options.js'
+import { DEFAULT_MAX_INPUT_BYTES, prepareInput } from './validate.js'
+import { Worker, type WorkerOptions } from './worker.js'
+
+/** Options of `createAfterward`. */
+export interface AfterwardOptions {
+  /** Every task that may be deferred or run. Deferring any other task is refused. */
+  tasks: readonly AnyTask[]
+  /** `bullmq({ connection })` in production, `memory()` in development and tests. */
+  driver: Driver
+  /** Context providers; each key becomes `ctx.<key>` in every task. @defaultValue `{}` */
+  context?: ContextProviders
+  /** Job options below every task's own. @defaultValue built-in defaults (see `JobOptions`) */
+  defaults?: JobOptions
+  /** Longest wait for the broker to store a request's jobs, in ms. @defaultValue 2_000 */
+  enqueueTimeout?: number
+  /** Largest JSON form of one job's input, in bytes. @defaultValue 65_536 */
+  maxInputBytes?: number
+  /** pino logger. @defaultValue pino at `AFTERWARD_LOG_LEVEL` or `info` */
+  logger?: Logger
+}
+
+/** Options of `afterward.jobs.wait`. */
+export interface WaitOptions {
+  /** @defaultValue 30_000 */
+  timeout?: number
+}
+
+/** What `createAfterward` returns. */
+export interface Afterward {
+  /** Stores one job now, outside any request; resolves once it is stored. */
+  enqueue<T extends AnyTask>(
+    task: T,
+    input: TaskInput<T>,
+    options?: JobOptions,
+  ): Promise<EnqueueResult>
+  /** A defer scope: buffer jobs, then `flush` (store all in one round trip) or `discard`. */
+  scope(options?: DeferScopeOptions): DeferScope
+  /** A worker for this instance's tasks; call `start()` on it. */
+  worker(options?: WorkerOptions): Worker
+  readonly jobs: {
+    get(id: string): Promise<JobInfo | undefined>
+    byRequest(requestId: string): Promise<JobInfo[]>
+    /** Resolves once the job completed or failed for good. */
+    wait(id: string, options?: WaitOptions): Promise<JobInfo>
+  }
+  readonly tasks: ReadonlyMap<string, AnyTask>
+  readonly driver: Driver
+  readonly log: Logger
+  /** Stops accepting defers, waits for in-flight enqueues, closes workers, then the driver. */
+  close(): Promise<void>
+}
+
+/**
+ * Creates an Afterward instance: the task registry, the driver and the context providers.
+ *
+ * @example
+ * export const afterward = createAfterward({
+ *   tasks: [sendWelcomeEmail],
+ *   driver: process.env.REDIS_URL ? bullmq({ connection: process.env.REDIS_URL }) : memory(),
+ *   context: { db: prismaContext(prisma) },
+ * })
+ */
+export function createAfterward(options: AfterwardOptions): Afterward {
+  const { tasks, driver } = checkOptions(options)
+  const log = options.logger ?? defaultLogger()
+  const enqueueTimeout = options.enqueueTimeout ?? 2_000
+  const maxInputBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES
+  const registry = new Map<string, AnyTask>()
+  for (const task of tasks) {
+    const existing = registry.get(task.name)
+    if (existing && existing !== task) {
+      throw configError(`two different tasks are named '${task.name}'; task names must be unique`)
+    }
+    registry.set(task.name, task)
+  }
+  const inflight = new Set<Promise<unknown>>()
+  const workers = new Set<Worker>()
+  let closing: Promise<void> | undefined
+
+  const host: ScopeHost = {
+    prepare(task, input, levels, meta): JobRecord {
+      if (closing) {
+        throw new AfterwardError(ErrorCode.CLOSED, `Cannot defer '${task.name}': Afterward is shutting down.`, {
+          retryable: false,
+        })
+      }
+      if (registry.get(task.name) !== task) {
+        throw new AfterwardInputError(
+          String(task.name),
+          'task',
+          `Unknown task '${String(task.name)}': add it to createAfterward({ tasks: [...] }) so that workers can run it.`,
+          { code: ErrorCode.UNKNOWN_TASK },
+        )
+      }
+      const value = prepareInput(task, input, maxInputBytes)
+      const resolved = resolveOptions([...levels, task, options.defaults])
+      return { ...meta, task: task.name, input: value, createdAt: Date.now(), options: resolved }
+    },
+    store(records) {
+      const attempt = storeWithTimeout(records)
+      inflight.add(attempt)
+      void attempt.finally(() => inflight.delete(attempt)).catch(() => undefined)
+      return attempt
+    },
+  }
+
+  async function storeWithTimeout(records: readonly JobRecord[]): Promise<EnqueueResult[]> {
+    const names = [...new Set(records.map((r) => r.task))].join(', ')
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new AfterwardEnqueueError(
+            `The ${driver.name} broker did not confirm ${records.length} job(s) (${names}) within ${enqueueTimeout} ms. Check that it is reachable, or raise enqueueTimeout.`,
+          ),
+        )
+      }, enqueueTimeout)
+    })
+    try {
+      const results = await Promise.race([driver.enqueue(records), timeout])
+      records.forEach((record, i) => {
+        log.info(
+          { ...jobBindings(record), queue: record.options.queue, deduplicatedInto: results[i]?.deduplicated ? results[i].id : undefined },
+          results[i]?.deduplicated ? 'job deduplicated' : 'job enqueued',
+        )
+      })
+      return results
+    } catch (err) {
+      const error =
+        err instanceof AfterwardEnqueueError
+          ? err
+          : new AfterwardEnqueueError(
+              `The ${driver.name} broker refused ${records.length} job(s) (${names}): ${err instanceof Error ? err.message : String(err)}. Check that it is reachable; none of them was stored.`,
+              { cause: err },
+            )
+      log.error({ err: error, requestId: records[0]?.requestId, tasks: names }, 'enqueue failed')
+      throw error
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  const afterward: Afterward = {
+    async enqueue(task, input, jobOptions) {
+      const scope = new DeferScope(host)
+      scope.defer(task, input, jobOptions)
+      const [result] = await scope.flush()
+      return result!
+    },
+    scope: (scopeOptions) => new DeferScope(host, scopeOptions),
+    worker(workerOptions) {
+      const worker = new Worker(
+        {
+          registry,
+          driver,
+          log,
+          host,
+          providers: options.context ?? {},
+          defaultQueue: options.defaults?.queue ?? 'default',
+          onClosed: (w) => workers.delete(w),
+        },
+        workerOptions,
+      )
+      workers.add(worker)
+      return worker
+    },
+    jobs: {
+      get: (id) => driver.get(id),
+      byRequest: (requestId) => driver.byRequest(requestId),
+      wait: (id, waitOptions) => driver.waitFor(id, waitOptions?.timeout ?? 30_000),
+    },
+    tasks: registry,
+    driver,
+    log,
+    close() {
+      closing ??= (async () => {
+        await Promise.allSettled([...inflight])
+        await Promise.all([...workers].map((w) => w.close()))
+        await driver.close()
+      })()
+      return closing
+    },
+  }
+  return afterward
+}
+
+/** A request id for callers that have none. */
+export function newRequestId(): string {
+  return randomUUID()
+}
+
+function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; driver: Driver } {
+  if (!options || typeof options !== 'object') throw configError('pass an options object: createAfterward({ tasks, driver })')
+  if (!Array.isArray(options.tasks)) throw configError('`tasks` is required: createAfterward({ tasks: [myTask], driver })')
+  if (!options.driver || typeof options.driver.enqueue !== 'function') {
+    throw configError('`driver` is required: pass memory() for development or bullmq({ connection }) for production')
+  }
+  for (const [name, provider] of Object.entries(options.context ?? {})) {
+    if (typeof provider?.acquire !== 'function') {
+      throw configError(`context.${name} must be a context provider with an acquire(job) function`)
+    }
+    if (['job', 'signal', 'log', 'defer'].includes(name)) {
+      throw configError(`context.${name} would hide ctx.${name}; choose another name`)
+    }
+  }
+  if (options.enqueueTimeout !== undefined && !(options.enqueueTimeout > 0)) {
+    throw configError('enqueueTimeout must be a positive number of ms')
+  }
+  if (options.maxInputBytes !== undefined && !(options.maxInputBytes > 0)) {
+    throw configError('maxInputBytes must be a positive number of bytes')
+  }
+  return { tasks: options.tasks, driver: options.driver }
+}
+
+function configError(message: string): AfterwardError {
+  return new AfterwardError(ErrorCode.CONFIG_INVALID, `createAfterward: ${message}.`, { retryable: false })
+}

@@ -1,0 +1,107 @@
+import type { Logger } from 'pino'
+import type { ResolvedJobOptions } from './options.js'
+
+/** Where a job is in its life. */
+export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed'
+
+/** What `afterward.jobs.get(id)` and `jobs.byRequest(requestId)` return. */
+export interface JobInfo {
+  id: string
+  task: string
+  queue: string
+  state: JobState
+  /** The stored (JSON) input. */
+  input: unknown
+  requestId: string | undefined
+  key: string | undefined
+  /** Attempts started so far (including one that is running). */
+  attemptsMade: number
+  /** Attempts allowed in total. */
+  maxAttempts: number
+  /** The error of the last failed attempt, if any. */
+  lastError: { message: string; code: string | undefined } | undefined
+  createdAt: Date
+  /** When the last attempt started. */
+  startedAt: Date | undefined
+  /** When the job completed or failed for good. */
+  finishedAt: Date | undefined
+}
+
+/** A job as handed to a driver for storage: ids and options are final. */
+export interface JobRecord {
+  id: string
+  task: string
+  input: unknown
+  requestId: string | undefined
+  createdAt: number
+  options: ResolvedJobOptions
+  /** W3C trace context carried from the request (e.g. `traceparent`). */
+  trace: Record<string, string> | undefined
+}
+
+/** A job handed to a consumer for one attempt. */
+export interface DeliveredJob extends JobRecord {
+  /** 1 for the first attempt. */
+  attempt: number
+}
+
+/** For each record, in order: the id of the job that is now live for it. */
+export interface EnqueueResult {
+  /** The record's own id, or for a deduplicated `key` the id of the job already live. */
+  id: string
+  /** True when nothing was stored because a job with the same key was live. */
+  deduplicated: boolean
+}
+
+export interface ConsumeOptions {
+  queues: readonly string[]
+  concurrency: number
+  log: Logger
+  /**
+   * Runs one attempt. Resolving completes the job. Rejecting fails the attempt: the driver
+   * retries it after `backoffDelay(...)` while attempts remain and `error.retryable !== false`,
+   * puts it back untouched for a `RequeueJob` (worker shutdown), and otherwise fails it for good.
+   */
+  handle(job: DeliveredJob): Promise<void>
+}
+
+export interface Consumer {
+  /** Resolves once the consumer is taking jobs. */
+  start(): Promise<void>
+  /**
+   * Stops taking jobs and resolves when the attempts in progress have settled. With
+   * `force`, resolves without waiting (the driver hands unfinished jobs back to the queue).
+   */
+  close(force?: boolean): Promise<void>
+}
+
+/**
+ * The storage and delivery of jobs. `memory()` and `bullmq()` implement it; a driver owns its
+ * connections and exposes no connection type.
+ */
+export interface Driver {
+  /** `memory` or `bullmq`, for logs. */
+  readonly name: string
+  /** Whether stored jobs survive the process. */
+  readonly durable: boolean
+  /** Stores all records in one round trip (per queue), or rejects having stored none. */
+  enqueue(records: readonly JobRecord[]): Promise<EnqueueResult[]>
+  get(id: string): Promise<JobInfo | undefined>
+  byRequest(requestId: string): Promise<JobInfo[]>
+  /** Resolves with the job once it completed or failed for good; rejects after `timeoutMs`. */
+  waitFor(id: string, timeoutMs: number): Promise<JobInfo>
+  consume(options: ConsumeOptions): Consumer
+  /** Releases connections. Consumers must be closed first. */
+  close(): Promise<void>
+}
+
+/**
+ * Rejection reason of `handle` that puts the job back to be run again later without counting
+ * the attempt (worker shutdown past its grace period).
+ */
+export class RequeueJob extends Error {
+  constructor() {
+    super('worker shut down before the attempt finished; job handed back to the queue')
+    this.name = 'RequeueJob'
+  }
+}

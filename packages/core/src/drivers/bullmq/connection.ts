@@ -1,0 +1,39 @@
+import type { Redis, RedisOptions } from 'ioredis'
+
+/** Redis connection: a URL (`redis://host:6379/0`) or host/port options. */
+export type RedisConnection =
+  | string
+  | {
+      host?: string
+      port?: number
+      username?: string
+      password?: string
+      db?: number
+      /** TLS options, passed to `tls.connect`; `{}` turns TLS on with defaults. */
+      tls?: Record<string, unknown>
+    }
+
+/**
+ * Opens an ioredis client. Producers fail fast (no offline queue: a command while Redis is
+ * down rejects at once instead of hanging); blocking/worker clients retry forever, as BullMQ
+ * requires, and reconnect when Redis comes back.
+ */
+export async function openRedis(
+  connection: RedisConnection,
+  role: 'producer' | 'worker',
+  name: string,
+): Promise<Redis> {
+  const { Redis } = await import('ioredis')
+  const options: RedisOptions = {
+    connectionName: name,
+    retryStrategy: (times) => Math.min(100 * times, 2_000),
+    ...(role === 'producer'
+      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 }
+      : { maxRetriesPerRequest: null }),
+  }
+  const client =
+    typeof connection === 'string'
+      ? new Redis(connection, options)
+      : new Redis({ ...connection, ...options } as RedisOptions)
+  return client
+}

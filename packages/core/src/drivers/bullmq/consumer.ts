@@ -1,0 +1,88 @@
+import type { Job, Worker as BullWorker } from 'bullmq'
+import type { Redis } from 'ioredis'
+import type { ConsumeOptions, Consumer } from '../../driver.js'
+import type { StoredData } from './job-data.js'
+import { RequeueJob } from '../../driver.js'
+import { AfterwardError, toError } from '../../errors.js'
+import { backoffDelay } from '../../options.js'
+import { type BullJobLike, failureMessage, toDelivered } from './job-data.js'
+
+export interface BullmqConsumerOptions extends ConsumeOptions {
+  prefix: string
+  connect(): Promise<Redis>
+  onStart(): Promise<void>
+  onClosed(): void
+}
+
+/** One BullMQ `Worker` per queue, all feeding the same `handle`. */
+export class BullmqConsumer implements Consumer {
+  readonly #options: BullmqConsumerOptions
+  #workers: BullWorker[] = []
+  #connection: Redis | undefined
+  #closing: Promise<void> | undefined
+
+  constructor(options: BullmqConsumerOptions) {
+    this.#options = options
+  }
+
+  async start(): Promise<void> {
+    const { Worker, UnrecoverableError, DelayedError } = await import('bullmq')
+    const { queues, concurrency, prefix, handle, log } = this.#options
+    this.#connection = await this.#options.connect()
+    this.#connection.on('error', () => undefined) // BullMQ reports it through the worker
+    const processor = async (job: Job<StoredData>, token?: string): Promise<void> => {
+      try {
+        await handle(toDelivered(job as unknown as BullJobLike))
+      } catch (thrown) {
+        if (thrown instanceof RequeueJob) {
+          // Shutdown: hand the job back without spending an attempt.
+          await job.moveToDelayed(Date.now(), token)
+          throw new DelayedError()
+        }
+        const error = toError(thrown)
+        const message = failureMessage(error)
+        if (error instanceof AfterwardError && !error.retryable) throw new UnrecoverableError(message)
+        const stored = new Error(message)
+        stored.stack = error.stack
+        throw stored
+      }
+    }
+    let lastLogged = 0
+    for (const name of queues) {
+      const worker = new Worker<StoredData>(name, processor, {
+        connection: this.#connection,
+        prefix,
+        concurrency,
+        autorun: false,
+        settings: {
+          backoffStrategy: (attemptsMade, _type, _err, job) => {
+            const options = (job?.data as StoredData | undefined)?.options
+            return options ? backoffDelay(options.backoff, attemptsMade) : 1_000
+          },
+        },
+      })
+      worker.on('error', (err) => {
+        // While Redis is away this fires on every reconnect attempt: log at most once a second.
+        if (Date.now() - lastLogged > 1_000) {
+          lastLogged = Date.now()
+          log.error({ err, queue: name }, 'worker connection error (BullMQ retries on its own)')
+        }
+      })
+      this.#workers.push(worker)
+    }
+    await this.#options.onStart()
+    for (const worker of this.#workers) {
+      worker.run().catch((err: unknown) => log.error({ err }, 'BullMQ worker stopped'))
+    }
+    await Promise.all(this.#workers.map((w) => w.waitUntilReady()))
+  }
+
+  close(force = false): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled(this.#workers.map((w) => w.close(force)))
+      await this.#connection?.quit().catch(() => this.#connection?.disconnect())
+      this.#options.onClosed()
+    })()
+    return this.#closing
+  }
+}

@@ -1,0 +1,106 @@
+import type { DeliveredJob, JobInfo, JobRecord, JobState } from '../../driver.js'
+import type { ResolvedJobOptions } from '../../options.js'
+import { AfterwardError } from '../../errors.js'
+import { PRIORITY_RANK } from '../../options.js'
+
+/** What Afterward stores in a BullMQ job's `data`; the job's `name` is the task name. */
+export interface StoredData {
+  input: unknown
+  requestId: string | undefined
+  createdAt: number
+  options: ResolvedJobOptions
+  trace: Record<string, string> | undefined
+}
+
+/** The slice of a BullMQ `Job` read here, typed structurally so no BullMQ type leaks. */
+export interface BullJobLike {
+  id?: string | undefined
+  name: string
+  data: StoredData
+  attemptsMade: number
+  failedReason: string | undefined
+  processedOn?: number | undefined
+  finishedOn?: number | undefined
+  timestamp: number
+  queueName: string
+}
+
+/** Name of the custom backoff type; the worker's strategy computes it from `data.options`. */
+export const BACKOFF_TYPE = 'afterward'
+
+export function toBullJob(record: JobRecord): { name: string; data: StoredData; opts: Record<string, unknown> } {
+  const o = record.options
+  return {
+    name: record.task,
+    data: { input: record.input, requestId: record.requestId, createdAt: record.createdAt, options: o, trace: record.trace },
+    opts: {
+      jobId: record.id,
+      attempts: o.attempts,
+      backoff: { type: BACKOFF_TYPE },
+      priority: PRIORITY_RANK[o.priority],
+      delay: Math.max(0, o.delay - (Date.now() - record.createdAt)),
+      timestamp: record.createdAt,
+      // Dedup is per task and key while the job is live; BullMQ frees the key when it finishes.
+      ...(o.key === undefined ? {} : { deduplication: { id: `${record.task}:${o.key}` } }),
+    },
+  }
+}
+
+export function toDelivered(job: BullJobLike): DeliveredJob {
+  return {
+    id: job.id!,
+    task: job.name,
+    input: job.data.input,
+    requestId: job.data.requestId,
+    createdAt: job.data.createdAt,
+    options: job.data.options,
+    trace: job.data.trace,
+    attempt: job.attemptsMade + 1,
+  }
+}
+
+/**
+ * The message BullMQ stores for a failed attempt. BullMQ keeps only the message, so an
+ * Afterward error's code travels in front of it and is split off again by `parseFailure`.
+ */
+export function failureMessage(error: Error): string {
+  return error instanceof AfterwardError ? `[${error.code}] ${error.message}` : error.message
+}
+
+export function parseFailure(reason: string | undefined): JobInfo['lastError'] {
+  if (!reason) return undefined
+  const match = /^\[(AFTERWARD_[A-Z_]+)\] ([\s\S]*)$/.exec(reason)
+  return match ? { code: match[1], message: match[2]! } : { code: undefined, message: reason }
+}
+
+const STATES: Record<string, JobState> = {
+  waiting: 'waiting',
+  prioritized: 'waiting',
+  'waiting-children': 'waiting',
+  delayed: 'delayed',
+  active: 'active',
+  completed: 'completed',
+  failed: 'failed',
+}
+
+export function toInfo(job: BullJobLike, bullState: string): JobInfo | undefined {
+  const state = STATES[bullState]
+  if (!state || !job.id || !job.data?.options) return undefined
+  const finished = state === 'completed' || state === 'failed'
+  return {
+    id: job.id,
+    task: job.name,
+    queue: job.queueName,
+    state,
+    input: job.data.input,
+    requestId: job.data.requestId,
+    key: job.data.options.key,
+    // BullMQ counts an attempt when it finishes; count the running one too, as memory() does.
+    attemptsMade: job.attemptsMade + (state === 'active' ? 1 : 0),
+    maxAttempts: job.data.options.attempts,
+    lastError: parseFailure(job.failedReason),
+    createdAt: new Date(job.data.createdAt),
+    startedAt: job.processedOn ? new Date(job.processedOn) : undefined,
+    finishedAt: finished && job.finishedOn ? new Date(job.finishedOn) : undefined,
+  }
+}

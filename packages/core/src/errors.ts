@@ -1,0 +1,124 @@
+/**
+ * Stable error codes. Callers branch on `error.code`; messages may improve over time.
+ *
+ * @example
+ * if (err instanceof AfterwardError && err.code === ErrorCode.ENQUEUE_FAILED) reply.code(503)
+ */
+export const ErrorCode = {
+  /** The input of a `defer`/`enqueue` failed the task's schema, is not plain JSON, or is too large. */
+  INPUT_INVALID: 'AFTERWARD_INPUT_INVALID',
+  /** The task is not registered with `createAfterward({ tasks })`. */
+  UNKNOWN_TASK: 'AFTERWARD_UNKNOWN_TASK',
+  /** A job option (`retry`, `delay`, `priority`, `key`, `queue`, `timeout`) has a bad value. */
+  OPTIONS_INVALID: 'AFTERWARD_OPTIONS_INVALID',
+  /** `createAfterward`, a driver or a provider was configured wrongly. */
+  CONFIG_INVALID: 'AFTERWARD_CONFIG_INVALID',
+  /** The broker did not store the jobs (down, refused, or slower than `enqueueTimeout`). */
+  ENQUEUE_FAILED: 'AFTERWARD_ENQUEUE_FAILED',
+  /** A task ran past its `timeout`. */
+  TIMEOUT: 'AFTERWARD_TIMEOUT',
+  /** A task asked not to be retried (`PermanentError`). */
+  PERMANENT: 'AFTERWARD_PERMANENT',
+  /** A task threw something that is not an `Error`. */
+  TASK_FAILED: 'AFTERWARD_TASK_FAILED',
+  /** A context provider failed to set up, acquire or release. */
+  CONTEXT_FAILED: 'AFTERWARD_CONTEXT_FAILED',
+  /** The instance, scope or worker is closed. */
+  CLOSED: 'AFTERWARD_CLOSED',
+  /** A wait (`jobs.wait`, `drain`) did not finish in time. */
+  WAIT_TIMEOUT: 'AFTERWARD_WAIT_TIMEOUT',
+} as const
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+/**
+ * Base class of every error Afterward throws.
+ *
+ * @example
+ * try { await afterward.enqueue(task, input) } catch (err) {
+ *   if (err instanceof AfterwardError) console.error(err.code, err.message)
+ * }
+ */
+export class AfterwardError extends Error {
+  readonly code: ErrorCode
+  /** Whether a worker should retry a job that failed with this error. */
+  readonly retryable: boolean
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.retryable = options?.retryable ?? true
+  }
+}
+
+/**
+ * Thrown synchronously by `defer` and `enqueue` when the input cannot become a job: it fails the
+ * task's schema, is not plain JSON, is too large, or the task is not registered.
+ *
+ * @example
+ * try { reply.defer(sendEmail, { userId: 'x' }) } catch (err) {
+ *   if (err instanceof AfterwardInputError) console.log(err.task, err.path) // 'send-email' 'input.userId'
+ * }
+ */
+export class AfterwardInputError extends AfterwardError {
+  /** The task's name. */
+  readonly task: string
+  /** JSON path of the first offending value, such as `input.items[2].at`. */
+  readonly path: string
+
+  constructor(
+    task: string,
+    path: string,
+    message: string,
+    options?: { code?: typeof ErrorCode.INPUT_INVALID | typeof ErrorCode.UNKNOWN_TASK; cause?: unknown },
+  ) {
+    super(options?.code ?? ErrorCode.INPUT_INVALID, message, { cause: options?.cause, retryable: false })
+    this.task = task
+    this.path = path
+  }
+}
+
+/**
+ * The broker did not store the jobs. The HTTP adapters turn it into a 503 so that a client never
+ * hears "OK" for work that was not stored.
+ *
+ * @example
+ * catch (err) { if (err instanceof AfterwardEnqueueError) res.status(err.statusCode) }
+ */
+export class AfterwardEnqueueError extends AfterwardError {
+  readonly statusCode = 503
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.ENQUEUE_FAILED, message, options)
+  }
+}
+
+/**
+ * Throw from a task to fail the job at once, without the remaining retries.
+ *
+ * @example
+ * if (!user) throw new PermanentError(`user ${input.userId} no longer exists`)
+ */
+export class PermanentError extends AfterwardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.PERMANENT, message, { cause: options?.cause, retryable: false })
+  }
+}
+
+/** Turns anything thrown into an `Error`, keeping the original as `cause`. */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value
+  const text = typeof value === 'string' ? value : safeString(value)
+  return new AfterwardError(ErrorCode.TASK_FAILED, `A non-Error value was thrown: ${text}`, {
+    cause: value,
+  })
+}
+
+function safeString(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}

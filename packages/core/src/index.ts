@@ -1,0 +1,53 @@
+export { createAfterward, newRequestId } from './afterward.js'
+export type { Afterward, AfterwardOptions, WaitOptions } from './afterward.js'
+export { defineTask } from './task.js'
+export type {
+  AfterwardRegister,
+  AnyTask,
+  DeferFn,
+  DeferredJob,
+  JobMeta,
+  RegisteredContext,
+  Task,
+  TaskContext,
+  TaskInput,
+  TaskOptions,
+} from './task.js'
+export { DeferScope } from './defer-scope.js'
+export type { DeferScopeOptions } from './defer-scope.js'
+export type { JobOptions, RetryOptions, BackoffOptions, Priority } from './options.js'
+export { backoffDelay } from './options.js'
+export { Worker } from './worker.js'
+export type { WorkerOptions } from './worker.js'
+export type {
+  AcquireInfo,
+  ContextProvider,
+  ContextProviders,
+  InferContext,
+  SetupInfo,
+  TaskOutcome,
+} from './context.js'
+export type {
+  Consumer,
+  ConsumeOptions,
+  DeliveredJob,
+  Driver,
+  EnqueueResult,
+  JobInfo,
+  JobRecord,
+  JobState,
+} from './driver.js'
+export { RequeueJob } from './driver.js'
+export {
+  AfterwardEnqueueError,
+  AfterwardError,
+  AfterwardInputError,
+  ErrorCode,
+  PermanentError,
+} from './errors.js'
+export type { JsonValue } from './json.js'
+export { memory } from './drivers/memory.js'
+export type { MemoryDriver, MemoryDriverOptions } from './drivers/memory.js'
+export { bullmq } from './drivers/bullmq/index.js'
+export type { BullmqDriverOptions } from './drivers/bullmq/index.js'
+export type { RedisConnection } from './drivers/bullmq/connection.js'

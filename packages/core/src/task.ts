@@ -1,0 +1,136 @@
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import type { Logger } from 'pino'
+import type { JobOptions, Priority, RetryOptions } from './options.js'
+import { AfterwardError, ErrorCode } from './errors.js'
+import { checkQueueName } from './options.js'
+
+/**
+ * Declaration-merging hook that types `ctx` in every task from your context providers.
+ *
+ * @example
+ * declare module '@afterward/core' {
+ *   interface AfterwardRegister { context: { db: PrismaClient } }
+ * }
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface AfterwardRegister {}
+
+/** The context values registered through `AfterwardRegister`, or an open record. */
+export type RegisteredContext = AfterwardRegister extends { context: infer C }
+  ? C
+  : Record<string, unknown>
+
+/** What a running task knows about its job. */
+export interface JobMeta {
+  id: string
+  task: string
+  queue: string
+  /** 1 for the first attempt. */
+  attempt: number
+  /** Attempts allowed in total. */
+  attempts: number
+  /** Id of the request (or parent job's request) that deferred this job. */
+  requestId: string | undefined
+  key: string | undefined
+  createdAt: Date
+}
+
+/** `ctx.defer` and a scope's `defer`: buffer a job, get its id at once. */
+export type DeferFn = <T extends AnyTask>(
+  task: T,
+  input: TaskInput<T>,
+  options?: JobOptions,
+) => DeferredJob
+
+/** Returned by `defer` at once, before anything is stored. */
+export interface DeferredJob {
+  /** The job id; `afterward.jobs.get(id)` finds the job once the scope has flushed. */
+  readonly id: string
+}
+
+/** The second argument of a task's `run`. */
+export type TaskContext<C = RegisteredContext> = C & {
+  job: JobMeta
+  /** Aborts at the task's `timeout`, or when the worker shuts down past its grace period. */
+  signal: AbortSignal
+  /** pino child logger bound to job id, task, attempt and request id. */
+  log: Logger
+  /** Defers a follow-up job, enqueued only if this task succeeds. */
+  defer: DeferFn
+}
+
+/** Task-level defaults for its jobs. */
+export interface TaskOptions {
+  retry?: RetryOptions
+  timeout?: number
+  queue?: string
+  priority?: Priority
+}
+
+interface TaskDefinitionBase<O> extends TaskOptions {
+  /** Unique name; it is stored with each job, so renaming a task strands its queued jobs. */
+  name: string
+  run(input: O, ctx: TaskContext): unknown
+}
+
+/** A task, as returned by `defineTask`. `I` is what `defer` accepts, `O` what `run` receives. */
+export interface Task<I = unknown, O = I> extends TaskOptions {
+  readonly name: string
+  readonly input: StandardSchemaV1<I, O> | undefined
+  run(input: O, ctx: TaskContext): unknown
+  /** Type carrier only; never set at run time. */
+  readonly '~types'?: { input: I; output: O }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTask = Task<any, any>
+
+/** What `defer(task, input)` accepts for `task`. */
+export type TaskInput<T extends AnyTask> = NonNullable<T['~types']>['input']
+
+/**
+ * Defines a task. Give `input` any Standard Schema validator (zod, valibot, arktype...) to type
+ * and check the input; without one, the input type comes from `run`'s parameter and is only
+ * checked to be plain JSON.
+ *
+ * @example
+ * export const sendWelcomeEmail = defineTask({
+ *   name: 'send-welcome-email',
+ *   input: z.object({ userId: z.number() }),
+ *   retry: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 } },
+ *   timeout: 30_000,
+ *   async run(input, ctx) { ctx.log.info({ userId: input.userId }, 'sending') },
+ * })
+ */
+export function defineTask<S extends StandardSchemaV1>(
+  definition: TaskDefinitionBase<StandardSchemaV1.InferOutput<S>> & { input: S },
+): Task<StandardSchemaV1.InferInput<S>, StandardSchemaV1.InferOutput<S>>
+export function defineTask<I = void>(
+  definition: TaskDefinitionBase<I> & { input?: undefined },
+): Task<I, I>
+export function defineTask(
+  definition: TaskDefinitionBase<unknown> & { input?: StandardSchemaV1 },
+): AnyTask {
+  const { name, input, run } = definition
+  if (typeof name !== 'string' || !/^[\w.:-]{1,200}$/.test(name)) {
+    throw new AfterwardError(
+      ErrorCode.CONFIG_INVALID,
+      `defineTask: name must be 1-200 characters of letters, digits, '_', '.', ':' or '-' (got ${JSON.stringify(name)}).`,
+      { retryable: false },
+    )
+  }
+  if (typeof run !== 'function') {
+    throw new AfterwardError(ErrorCode.CONFIG_INVALID, `defineTask('${name}'): run must be a function.`, {
+      retryable: false,
+    })
+  }
+  if (input !== undefined && typeof input?.['~standard']?.validate !== 'function') {
+    throw new AfterwardError(
+      ErrorCode.CONFIG_INVALID,
+      `defineTask('${name}'): input must be a Standard Schema validator (zod, valibot, arktype...).`,
+      { retryable: false },
+    )
+  }
+  if (definition.queue !== undefined) checkQueueName(definition.queue)
+  return Object.freeze({ ...definition, input })
+}
