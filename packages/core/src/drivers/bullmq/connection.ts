@@ -37,3 +37,23 @@ export async function openRedis(
       : new Redis({ ...connection, ...options } as RedisOptions)
   return client
 }
+
+/**
+ * Resolves when the client is ready. A producer has no offline queue, so a command sent before
+ * the connection is up would fail: wait for it, but no longer than `ms`.
+ */
+export async function whenReady(client: Redis, ms: number): Promise<Redis> {
+  if (client.status === 'ready') return client
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady)
+      reject(new Error(`Redis is not reachable (connection ${client.status} after ${ms} ms)`))
+    }, ms)
+    const onReady = (): void => {
+      clearTimeout(timer)
+      resolve()
+    }
+    client.once('ready', onReady)
+  })
+  return client
+}

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis'
 import type { Driver, EnqueueResult, JobInfo, JobRecord } from '../../driver.js'
 import { AfterwardError, ErrorCode } from '../../errors.js'
 import { checkQueueName } from '../../options.js'
-import { openRedis, type RedisConnection } from './connection.js'
+import { openRedis, whenReady, type RedisConnection } from './connection.js'
 import { BullmqConsumer } from './consumer.js'
 import { type BullJobLike, toBullJob, toInfo } from './job-data.js'
 
@@ -56,12 +56,12 @@ export function bullmq(options: BullmqDriverOptions): Driver {
   let closed = false
 
   const bull = (): Promise<typeof import('bullmq')> => import('bullmq')
-  const redis = (): Promise<Redis> => {
+  const redis = async (): Promise<Redis> => {
     producer ??= openRedis(options.connection, 'producer', `${prefix}:producer`).then((client) => {
       client.on('error', () => undefined) // surfaced through the commands that fail
       return client
     })
-    return producer
+    return whenReady(await producer, 5_000)
   }
 
   async function queue(name: string): Promise<Queue> {
@@ -90,9 +90,13 @@ export function bullmq(options: BullmqDriverOptions): Driver {
   async function find(id: string, queueNames: Iterable<string>): Promise<JobInfo | undefined> {
     for (const name of queueNames) {
       const q = await queue(name)
+      // State first: a job read after a final state is final too, whereas a job read first
+      // could pair an earlier attempt count with a state reached later.
+      const state = await q.getJobState(id)
+      if (state === 'unknown') continue
       const job = (await q.getJob(id)) as BullJobLike | undefined
       if (!job) continue
-      const info = toInfo(job, await q.getJobState(id))
+      const info = toInfo(job, state)
       if (info) return info
     }
     return undefined

@@ -1,0 +1,512 @@
+// One suite, run against every driver: the semantics users rely on must not depend on the driver.
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import * as v from 'valibot'
+import {
+  AfterwardError,
+  AfterwardInputError,
+  ErrorCode,
+  PermanentError,
+  defineTask,
+  type ContextProvider,
+  type Driver,
+  type TaskOutcome,
+} from '@afterward/core'
+import { deferred, instance } from '../support/afterward.js'
+
+export function driverConformance(name: string, makeDriver: () => Driver): void {
+  describe(`driver conformance: ${name}`, () => {
+    describe('defer-time validation', () => {
+      const order = defineTask({
+        name: 'order',
+        input: z.object({ items: z.array(z.object({ sku: z.string(), at: z.iso.datetime() })) }),
+        run: () => undefined,
+      })
+      const loose = defineTask({ name: 'loose', run: (_input: unknown) => undefined })
+
+      it('names the task and the JSON path of a schema failure, and stores nothing', async () => {
+        const afterward = instance({ tasks: [order], driver: makeDriver() })
+        const scope = afterward.scope({ requestId: 'req-invalid' })
+        const bad = { items: [{ sku: 'a', at: '2026-01-01T00:00:00Z' }, { sku: 'b', at: '2026-01-01T00:00:00Z' }, { sku: 'c', at: 'yesterday' }] }
+        let caught: unknown
+        try {
+          scope.defer(order, bad)
+        } catch (err) {
+          caught = err
+        }
+        expect(caught).toBeInstanceOf(AfterwardInputError)
+        const error = caught as AfterwardInputError
+        expect(error.code).toBe('AFTERWARD_INPUT_INVALID')
+        expect(error.task).toBe('order')
+        expect(error.path).toBe('input.items[2].at')
+        expect(error.message).toContain("task 'order'")
+        expect(error.message).toContain('input.items[2].at')
+        expect(scope.size).toBe(0)
+        await scope.flush()
+        expect(await afterward.jobs.byRequest('req-invalid')).toEqual([])
+      })
+
+      it('accepts any Standard Schema validator (valibot here)', async () => {
+        const task = defineTask({ name: 'vb', input: v.object({ n: v.number() }), run: () => undefined })
+        const afterward = instance({ tasks: [task], driver: makeDriver() })
+        expect(() => afterward.scope().defer(task, { n: 'x' } as never)).toThrow(/input\.n/)
+        const { id } = await afterward.enqueue(task, { n: 1 })
+        expect((await afterward.jobs.get(id))?.input).toEqual({ n: 1 })
+      })
+
+      class Money {
+        constructor(readonly cents: number) {}
+      }
+      const circular: Record<string, unknown> = { a: 1 }
+      circular['self'] = circular
+      const cases: [string, unknown, string, RegExp][] = [
+        ['a function', { cb: () => 1 }, 'input.cb', /function/],
+        ['a symbol', { s: Symbol('x') }, 'input.s', /symbol/],
+        ['a BigInt', { n: 10n }, 'input.n', /BigInt/],
+        ['NaN', { n: Number.NaN }, 'input.n', /NaN/],
+        ['Infinity', { list: [1, Infinity] }, 'input.list[1]', /Infinity/],
+        ['undefined in an array', { list: [1, undefined] }, 'input.list[1]', /undefined/],
+        ['a Map', { m: new Map() }, 'input.m', /Map/],
+        ['a Set', { s: new Set([1]) }, 'input.s', /Set/],
+        ['a class instance', { price: new Money(5) }, 'input.price', /Money/],
+        ['a circular reference', circular, 'input.self', /circular/],
+        ['a Date without a schema', { when: new Date() }, 'input.when', /ISO string/],
+      ]
+      it.each(cases)('refuses %s at its path', async (_label, input, path, message) => {
+        const afterward = instance({ tasks: [loose], driver: makeDriver() })
+        const scope = afterward.scope({ requestId: 'req-json' })
+        let caught: unknown
+        try {
+          scope.defer(loose, input)
+        } catch (err) {
+          caught = err
+        }
+        expect(caught).toBeInstanceOf(AfterwardInputError)
+        expect((caught as AfterwardInputError).path).toBe(path)
+        expect((caught as Error).message).toMatch(message)
+        expect(scope.size).toBe(0)
+      })
+
+      it('accepts a Date when the schema accepts its ISO string, and stores the string', async () => {
+        const task = defineTask({ name: 'dated', input: z.object({ at: z.iso.datetime() }), run: () => undefined })
+        const afterward = instance({ tasks: [task], driver: makeDriver() })
+        const at = new Date('2026-03-01T10:00:00.000Z')
+        const { id } = await afterward.enqueue(task, { at: at as unknown as string })
+        expect((await afterward.jobs.get(id))?.input).toEqual({ at: '2026-03-01T10:00:00.000Z' })
+      })
+
+      it('refuses input over the size limit, and the limit is configurable', async () => {
+        const afterward = instance({ tasks: [loose], driver: makeDriver(), maxInputBytes: 1_000 })
+        expect(() => afterward.scope().defer(loose, { text: 'x'.repeat(1_000) })).toThrow(/over the 1000-byte limit/)
+        const { id } = await afterward.enqueue(loose, { text: 'x'.repeat(900) })
+        expect(await afterward.jobs.get(id)).toBeDefined()
+      })
+
+      it('refuses a task that is not registered, with AFTERWARD_UNKNOWN_TASK', async () => {
+        const afterward = instance({ tasks: [loose], driver: makeDriver() })
+        const stranger = defineTask({ name: 'stranger', run: () => undefined })
+        let caught: unknown
+        try {
+          afterward.scope().defer(stranger, undefined)
+        } catch (err) {
+          caught = err
+        }
+        expect(caught).toBeInstanceOf(AfterwardInputError)
+        expect((caught as AfterwardError).code).toBe(ErrorCode.UNKNOWN_TASK)
+        expect((caught as Error).message).toMatch(/createAfterward\(\{ tasks/)
+        await expect(afterward.enqueue(stranger, undefined)).rejects.toThrow(/Unknown task 'stranger'/)
+      })
+
+      it('refuses bad options with AFTERWARD_OPTIONS_INVALID', () => {
+        const afterward = instance({ tasks: [loose], driver: makeDriver() })
+        const scope = afterward.scope()
+        const code = (fn: () => unknown): unknown => {
+          try {
+            fn()
+          } catch (err) {
+            return (err as AfterwardError).code
+          }
+          return 'no error'
+        }
+        expect(code(() => scope.defer(loose, 1, { retry: { attempts: 0 } }))).toBe(ErrorCode.OPTIONS_INVALID)
+        expect(code(() => scope.defer(loose, 1, { priority: 'urgent' as never }))).toBe(ErrorCode.OPTIONS_INVALID)
+        expect(code(() => scope.defer(loose, 1, { delay: -5 }))).toBe(ErrorCode.OPTIONS_INVALID)
+        expect(code(() => scope.defer(loose, 1, { queue: 'a:b' }))).toBe(ErrorCode.OPTIONS_INVALID)
+        expect(code(() => scope.defer(loose, 1, { key: '' }))).toBe(ErrorCode.OPTIONS_INVALID)
+        expect(scope.size).toBe(0)
+      })
+    })
+
+    describe('defer scope', () => {
+      const noop = defineTask({ name: 'noop', input: z.object({ n: z.number() }), run: () => undefined })
+
+      it('returns ids at once, stores nothing before flush, all jobs at flush', async () => {
+        const afterward = instance({ tasks: [noop], driver: makeDriver() })
+        const scope = afterward.scope({ requestId: 'req-scope' })
+        const ids = [1, 2, 3].map((n) => scope.defer(noop, { n }).id)
+        expect(new Set(ids).size).toBe(3)
+        expect(await afterward.jobs.get(ids[0]!)).toBeUndefined()
+        const results = await scope.flush()
+        expect(results.map((r) => r.id)).toEqual(ids)
+        const stored = await afterward.jobs.byRequest('req-scope')
+        expect(stored.map((j) => j.id).sort()).toEqual([...ids].sort())
+        expect(stored.every((j) => j.state === 'waiting' && j.requestId === 'req-scope' && j.task === 'noop')).toBe(true)
+        expect(() => scope.defer(noop, { n: 4 })).toThrow(/already flushed/)
+      })
+
+      it('discard drops every buffered job', async () => {
+        const afterward = instance({ tasks: [noop], driver: makeDriver() })
+        const scope = afterward.scope({ requestId: 'req-discard' })
+        const { id } = scope.defer(noop, { n: 1 })
+        expect(scope.discard()).toBe(1)
+        expect(await afterward.jobs.get(id)).toBeUndefined()
+        expect(await afterward.jobs.byRequest('req-discard')).toEqual([])
+      })
+    })
+
+    describe('running jobs', () => {
+      it('runs a job with its typed input and reports it completed', async () => {
+        const seen = deferred<{ input: unknown; attempt: number; requestId: string | undefined }>()
+        const task = defineTask({
+          name: 'greet',
+          input: z.object({ name: z.string().transform((s) => s.toUpperCase()) }),
+          run(input, ctx) {
+            seen.resolve({ input, attempt: ctx.job.attempt, requestId: ctx.job.requestId })
+          },
+        })
+        const afterward = instance({ tasks: [task], driver: makeDriver() })
+        const scope = afterward.scope({ requestId: 'req-run' })
+        const { id } = scope.defer(task, { name: 'ada' })
+        await scope.flush()
+        await afterward.worker({ concurrency: 2 }).start()
+        expect(await seen.promise).toEqual({ input: { name: 'ADA' }, attempt: 1, requestId: 'req-run' })
+        const done = await afterward.jobs.wait(id)
+        expect(done).toMatchObject({ id, state: 'completed', task: 'greet', attemptsMade: 1, maxAttempts: 1, requestId: 'req-run', lastError: undefined })
+        expect(done.input).toEqual({ name: 'ada' })
+        expect(done.finishedAt!.getTime()).toBeGreaterThanOrEqual(done.startedAt!.getTime())
+      })
+
+      it('retries with backoff until an attempt succeeds', async () => {
+        const attempts: number[] = []
+        const flaky = defineTask({
+          name: 'flaky',
+          retry: { attempts: 3, backoff: { type: 'fixed', delay: 20, jitter: 0 } },
+          run(_input: void, ctx) {
+            attempts.push(ctx.job.attempt)
+            if (ctx.job.attempt < 3) throw new Error(`boom ${ctx.job.attempt}`)
+          },
+        })
+        const afterward = instance({ tasks: [flaky], driver: makeDriver() })
+        await afterward.worker().start()
+        const { id } = await afterward.enqueue(flaky, undefined)
+        const done = await afterward.jobs.wait(id)
+        expect(done.state).toBe('completed')
+        expect(done.attemptsMade).toBe(3)
+        expect(attempts).toEqual([1, 2, 3])
+      })
+
+      it('fails for good after the last attempt, keeping the last error', async () => {
+        const failing = defineTask({
+          name: 'failing',
+          retry: { attempts: 2, backoff: { type: 'exponential', delay: 10 } },
+          run(_input: void, ctx) {
+            throw new Error(`broken on attempt ${ctx.job.attempt}`)
+          },
+        })
+        const afterward = instance({ tasks: [failing], driver: makeDriver() })
+        await afterward.worker().start()
+        const { id } = await afterward.enqueue(failing, undefined)
+        const done = await afterward.jobs.wait(id)
+        expect(done).toMatchObject({ state: 'failed', attemptsMade: 2, maxAttempts: 2 })
+        expect(done.lastError).toEqual({ message: 'broken on attempt 2', code: undefined })
+      })
+
+      it('PermanentError skips the remaining retries', async () => {
+        let runs = 0
+        const task = defineTask({
+          name: 'permanent',
+          retry: { attempts: 5, backoff: { type: 'fixed', delay: 10 } },
+          run() {
+            runs++
+            throw new PermanentError('user was deleted')
+          },
+        })
+        const afterward = instance({ tasks: [task], driver: makeDriver() })
+        await afterward.worker().start()
+        const { id } = await afterward.enqueue(task, undefined)
+        const done = await afterward.jobs.wait(id)
+        expect(done).toMatchObject({ state: 'failed', attemptsMade: 1 })
+        expect(done.lastError).toEqual({ message: 'user was deleted', code: 'AFTERWARD_PERMANENT' })
+        expect(runs).toBe(1)
+      })
+
+      it('aborts ctx.signal at the timeout and fails the attempt with AFTERWARD_TIMEOUT', async () => {
+        const aborted = deferred<unknown>()
+        const slow = defineTask({
+          name: 'slow',
+          timeout: 100,
+          retry: { attempts: 2, backoff: { type: 'fixed', delay: 10 } },
+          async run(_input: void, ctx) {
+            ctx.signal.addEventListener('abort', () => aborted.resolve(ctx.signal.reason))
+            await new Promise(() => undefined) // never settles on its own
+          },
+        })
+        const afterward = instance({ tasks: [slow], driver: makeDriver() })
+        await afterward.worker().start()
+        const { id } = await afterward.enqueue(slow, undefined)
+        const done = await afterward.jobs.wait(id)
+        expect(await aborted.promise).toBeInstanceOf(AfterwardError)
+        expect(done).toMatchObject({ state: 'failed', attemptsMade: 2 })
+        expect(done.lastError?.code).toBe('AFTERWARD_TIMEOUT')
+        expect(done.lastError?.message).toMatch(/timed out after 100 ms/)
+      })
+
+      it('fails at once, without retries, a job whose task the worker does not know', async () => {
+        const ghost = defineTask({ name: 'ghost', retry: { attempts: 4 }, run: () => undefined })
+        const driver = makeDriver()
+        const producer = instance({ tasks: [ghost], driver })
+        const other = defineTask({ name: 'other', run: () => undefined })
+        const consumer = instance({ tasks: [other], driver })
+        await consumer.worker().start()
+        const { id } = await producer.enqueue(ghost, undefined)
+        const done = await consumer.jobs.wait(id)
+        expect(done).toMatchObject({ state: 'failed', attemptsMade: 1 })
+        expect(done.lastError?.code).toBe('AFTERWARD_UNKNOWN_TASK')
+        expect(done.lastError?.message).toMatch(/Unknown task 'ghost'/)
+      })
+
+      it('fails at once a job whose stored input no longer matches the schema', async () => {
+        const v1 = defineTask({ name: 'resize', input: z.object({ width: z.string() }), retry: { attempts: 4 }, run: () => undefined })
+        let ran = false
+        const v2 = defineTask({
+          name: 'resize',
+          input: z.object({ width: z.number() }),
+          run: () => {
+            ran = true
+          },
+        })
+        const driver = makeDriver()
+        const producer = instance({ tasks: [v1], driver })
+        const consumer = instance({ tasks: [v2], driver })
+        await consumer.worker().start()
+        const { id } = await producer.enqueue(v1, { width: '100' })
+        const done = await consumer.jobs.wait(id)
+        expect(done).toMatchObject({ state: 'failed', attemptsMade: 1 })
+        expect(done.lastError?.code).toBe('AFTERWARD_INPUT_INVALID')
+        expect(done.lastError?.message).toMatch(/input\.width/)
+        expect(ran).toBe(false)
+      })
+
+      it('keeps a delayed job until its time', async () => {
+        const task = defineTask({ name: 'later', run: () => undefined })
+        const afterward = instance({ tasks: [task], driver: makeDriver() })
+        await afterward.worker().start()
+        const { id } = await afterward.enqueue(task, undefined, { delay: 300 })
+        expect((await afterward.jobs.get(id))?.state).toBe('delayed')
+        const done = await afterward.jobs.wait(id)
+        expect(done.state).toBe('completed')
+        expect(done.startedAt!.getTime() - done.createdAt.getTime()).toBeGreaterThanOrEqual(290)
+      })
+
+      it('runs high before normal before low, FIFO within a priority', async () => {
+        const order: string[] = []
+        const task = defineTask({ name: 'ranked', run: (input: string) => void order.push(input) })
+        const afterward = instance({ tasks: [task], driver: makeDriver() })
+        const scope = afterward.scope()
+        scope.defer(task, 'low-1', { priority: 'low' })
+        scope.defer(task, 'normal-1')
+        scope.defer(task, 'high-1', { priority: 'high' })
+        scope.defer(task, 'normal-2', { priority: 'normal' })
+        const ids = [scope.defer(task, 'high-2', { priority: 'high' }).id]
+        await scope.flush()
+        await afterward.worker({ concurrency: 1 }).start()
+        const all = await afterward.jobs.byRequest('none')
+        expect(all).toEqual([])
+        await afterward.jobs.wait(ids[0]!)
+        await Promise.all((await scope.flush().catch(() => [])).map(() => undefined))
+        await waitUntil(() => order.length === 5)
+        expect(order).toEqual(['high-1', 'high-2', 'normal-1', 'normal-2', 'low-1'])
+      })
+
+      it('dedup: at most one live job per task and key', async () => {
+        const gate = deferred()
+        const task = defineTask({ name: 'sync-user', run: () => gate.promise })
+        const afterward = instance({ tasks: [task], driver: makeDriver() })
+        const first = await afterward.enqueue(task, undefined, { key: 'user-7' })
+        const second = await afterward.enqueue(task, undefined, { key: 'user-7' })
+        expect(first.deduplicated).toBe(false)
+        expect(second).toEqual({ id: first.id, deduplicated: true })
+        const otherKey = await afterward.enqueue(task, undefined, { key: 'user-8' })
+        expect(otherKey.deduplicated).toBe(false)
+        await afterward.worker().start()
+        await waitUntil(async () => (await afterward.jobs.get(first.id))?.state === 'active')
+        expect((await afterward.enqueue(task, undefined, { key: 'user-7' })).deduplicated).toBe(true)
+        gate.resolve()
+        await afterward.jobs.wait(first.id)
+        const third = await afterward.enqueue(task, undefined, { key: 'user-7' })
+        expect(third.deduplicated).toBe(false)
+        expect((await afterward.jobs.wait(third.id)).state).toBe('completed')
+      })
+
+      it('applies options call site > scope (route) > task > defaults', async () => {
+        const task = defineTask({ name: 'layered', retry: { attempts: 3 }, queue: 'layered', run: () => undefined })
+        const bare = defineTask({ name: 'bare', run: () => undefined })
+        const afterward = instance({ tasks: [task, bare], driver: makeDriver(), defaults: { retry: { attempts: 2 }, priority: 'low' } })
+        const scope = afterward.scope({ requestId: 'req-prec', options: { retry: { attempts: 4 } } })
+        const call = scope.defer(task, undefined, { retry: { attempts: 5 } })
+        const route = scope.defer(task, undefined)
+        const plain = afterward.scope({ requestId: 'req-prec2' })
+        const fromTask = plain.defer(task, undefined)
+        const fromDefaults = plain.defer(bare, undefined)
+        await scope.flush()
+        await plain.flush()
+        const get = async (id: string) => (await afterward.jobs.get(id))!
+        expect((await get(call.id)).maxAttempts).toBe(5)
+        expect((await get(route.id)).maxAttempts).toBe(4)
+        expect((await get(fromTask.id)).maxAttempts).toBe(3)
+        expect((await get(fromDefaults.id)).maxAttempts).toBe(2)
+        expect((await get(fromTask.id)).queue).toBe('layered')
+        expect((await get(fromDefaults.id)).queue).toBe('default')
+      })
+    })
+
+    describe('ctx.defer and contexts', () => {
+      it('enqueues follow-up jobs only when the task succeeds, under the same request id', async () => {
+        const child = defineTask({ name: 'child', run: () => undefined })
+        const parent = defineTask({
+          name: 'parent',
+          run(input: { fail: boolean }, ctx) {
+            ctx.defer(child, undefined)
+            if (input.fail) throw new PermanentError('parent failed')
+          },
+        })
+        const afterward = instance({ tasks: [parent, child], driver: makeDriver() })
+        await afterward.worker().start()
+        const okScope = afterward.scope({ requestId: 'req-ok' })
+        const ok = okScope.defer(parent, { fail: false })
+        await okScope.flush()
+        const badScope = afterward.scope({ requestId: 'req-bad' })
+        const bad = badScope.defer(parent, { fail: true })
+        await badScope.flush()
+        await afterward.jobs.wait(ok.id)
+        await afterward.jobs.wait(bad.id)
+        const okJobs = await afterward.jobs.byRequest('req-ok')
+        expect(okJobs.map((j) => j.task).sort()).toEqual(['child', 'parent'])
+        const childJob = okJobs.find((j) => j.task === 'child')!
+        expect((await afterward.jobs.wait(childJob.id)).state).toBe('completed')
+        expect((await afterward.jobs.byRequest('req-bad')).map((j) => j.task)).toEqual(['parent'])
+      })
+
+      it('acquires before and releases after every attempt, whatever the outcome', async () => {
+        const events: string[] = []
+        let next = 0
+        const provider: ContextProvider<{ n: number }> = {
+          setup: ({ concurrency }) => void events.push(`setup:${concurrency}`),
+          acquire: () => ({ n: ++next }),
+          release: (value, outcome: TaskOutcome) => void events.push(`release:${value.n}:${outcome.status}`),
+          teardown: () => void events.push('teardown'),
+        }
+        const task = defineTask({
+          name: 'ctx',
+          timeout: 100,
+          async run(input: 'ok' | 'throw' | 'hang', ctx) {
+            const res = (ctx as unknown as { res: { n: number } }).res
+            events.push(`run:${res.n}:${input}`)
+            if (input === 'throw') throw new Error('nope')
+            if (input === 'hang') await new Promise(() => undefined)
+          },
+        })
+        const afterward = instance({ tasks: [task], driver: makeDriver(), context: { res: provider } })
+        const worker = afterward.worker({ concurrency: 1 })
+        await worker.start()
+        for (const input of ['ok', 'throw', 'hang'] as const) {
+          const { id } = await afterward.enqueue(task, input)
+          await afterward.jobs.wait(id)
+        }
+        await worker.close()
+        expect(events).toEqual([
+          'setup:1',
+          'run:1:ok',
+          'release:1:success',
+          'run:2:throw',
+          'release:2:failure',
+          'run:3:hang',
+          'release:3:timeout',
+          'teardown',
+        ])
+      })
+
+      it('a failing release after success fails the attempt (a commit that failed)', async () => {
+        const provider: ContextProvider<null> = {
+          acquire: () => null,
+          release: (_v, outcome) => {
+            if (outcome.status === 'success') throw new Error('commit failed')
+          },
+        }
+        const task = defineTask({ name: 'commit', run: () => undefined })
+        const afterward = instance({ tasks: [task], driver: makeDriver(), context: { tx: provider } })
+        await afterward.worker().start()
+        const { id } = await afterward.enqueue(task, undefined)
+        const done = await afterward.jobs.wait(id)
+        expect(done.state).toBe('failed')
+        expect(done.lastError).toEqual({ code: 'AFTERWARD_CONTEXT_FAILED', message: "Context 'tx' failed to release: commit failed" })
+      })
+    })
+
+    describe('shutdown', () => {
+      it('close() waits for running jobs within the grace period', async () => {
+        const started = deferred()
+        const task = defineTask({
+          name: 'finishing',
+          async run() {
+            started.resolve()
+            await new Promise((r) => setTimeout(r, 200))
+          },
+        })
+        const afterward = instance({ tasks: [task], driver: makeDriver() })
+        const worker = afterward.worker({ gracePeriod: 5_000 })
+        await worker.start()
+        const { id } = await afterward.enqueue(task, undefined)
+        await started.promise
+        await worker.close()
+        expect((await afterward.jobs.get(id))?.state).toBe('completed')
+      })
+
+      it('a job still running after the grace period goes back to the queue and runs again', async () => {
+        const first = deferred()
+        let runs = 0
+        const task = defineTask({
+          name: 'stubborn',
+          async run(_input: void, ctx) {
+            runs++
+            if (runs === 1) {
+              first.resolve()
+              await new Promise((r) => ctx.signal.addEventListener('abort', r))
+            }
+          },
+        })
+        const driver = makeDriver()
+        const afterward = instance({ tasks: [task], driver })
+        const worker = afterward.worker({ gracePeriod: 100 })
+        await worker.start()
+        const { id } = await afterward.enqueue(task, undefined)
+        await first.promise
+        await worker.close()
+        const after = await afterward.jobs.get(id)
+        expect(after?.state === 'waiting' || after?.state === 'delayed').toBe(true)
+        await afterward.worker().start()
+        const done = await afterward.jobs.wait(id)
+        expect(done).toMatchObject({ state: 'completed', attemptsMade: 1 })
+        expect(runs).toBe(2)
+      })
+    })
+  })
+}
+
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}

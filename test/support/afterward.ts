@@ -1,0 +1,34 @@
+// Builds Afterward instances for tests and closes them after each test.
+import { afterEach } from 'vitest'
+import { pino } from 'pino'
+import { createAfterward, type Afterward, type AfterwardOptions, type Driver } from '@afterward/core'
+
+export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+
+/** A driver factory: each call returns a driver isolated from every other (own prefix or memory). */
+export type DriverFactory = (options?: { enqueueConnection?: string }) => Driver
+
+const open: Afterward[] = []
+
+afterEach(async () => {
+  const closing = open.splice(0).map((a) => a.close())
+  await Promise.all(closing)
+})
+
+/** `createAfterward` with a silent logger, closed after the test. */
+export function instance(options: AfterwardOptions): Afterward {
+  const afterward = createAfterward({ logger: silentLogger, ...options })
+  open.push(afterward)
+  return afterward
+}
+
+/** A promise and the functions that settle it. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve(value: T): void; reject(err: unknown): void } {
+  let resolve!: (value: T) => void
+  let reject!: (err: unknown) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
