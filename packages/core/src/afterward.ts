@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { ContextProviders } from './context.js'
 import type { Driver, EnqueueResult, JobInfo, JobRecord } from './driver.js'
 import type { JobOptions } from './options.js'
-import type { AnyTask, TaskInput } from './task.js'
+import type { AnyTask, DeferArgs } from './task.js'
 import { DeferScope, type DeferScopeOptions, type ScopeHost } from './defer-scope.js'
 import { AfterwardEnqueueError, AfterwardError, AfterwardInputError, ErrorCode } from './errors.js'
 import { defaultLogger, jobBindings } from './logger.js'
@@ -38,11 +38,7 @@ export interface WaitOptions {
 /** What `createAfterward` returns. */
 export interface Afterward {
   /** Stores one job now, outside any request; resolves once it is stored. */
-  enqueue<T extends AnyTask>(
-    task: T,
-    input: TaskInput<T>,
-    options?: JobOptions,
-  ): Promise<EnqueueResult>
+  enqueue<T extends AnyTask>(task: T, ...args: DeferArgs<T>): Promise<EnqueueResult>
   /** A defer scope: buffer jobs, then `flush` (store all in one round trip) or `discard`. */
   scope(options?: DeferScopeOptions): DeferScope
   /** A worker for this instance's tasks; call `start()` on it. */
@@ -151,9 +147,9 @@ export function createAfterward(options: AfterwardOptions): Afterward {
   }
 
   const afterward: Afterward = {
-    async enqueue(task, input, jobOptions) {
+    async enqueue(task, ...args) {
       const scope = new DeferScope(host)
-      scope.defer(task, input, jobOptions)
+      scope.defer(task, ...args)
       const [result] = await scope.flush()
       return result!
     },

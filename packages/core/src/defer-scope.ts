@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { EnqueueResult, JobRecord } from './driver.js'
 import type { JobOptions } from './options.js'
-import type { AnyTask, DeferredJob, TaskInput } from './task.js'
+import type { AnyTask, DeferArgs, DeferredJob } from './task.js'
 import { AfterwardError, ErrorCode } from './errors.js'
 
 /** Options of one defer scope (one request, or one task attempt for `ctx.defer`). */
@@ -65,7 +65,7 @@ export class DeferScope {
    * input (nothing is buffered then) and `AfterwardError` (`AFTERWARD_CLOSED`) once the scope
    * has been flushed or discarded.
    */
-  defer<T extends AnyTask>(task: T, input: TaskInput<T>, options?: JobOptions): DeferredJob {
+  defer<T extends AnyTask>(task: T, ...[input, options]: DeferArgs<T>): DeferredJob {
     if (this.#state !== 'open') {
       throw new AfterwardError(
         ErrorCode.CLOSED,

@@ -4,6 +4,7 @@ export { defineTask } from './task.js'
 export type {
   AfterwardRegister,
   AnyTask,
+  DeferArgs,
   DeferFn,
   DeferredJob,
   JobMeta,
@@ -51,3 +52,13 @@ export type { MemoryDriver, MemoryDriverOptions } from './drivers/memory.js'
 export { bullmq } from './drivers/bullmq/index.js'
 export type { BullmqDriverOptions } from './drivers/bullmq/index.js'
 export type { RedisConnection } from './drivers/bullmq/connection.js'
+export {
+  checkAdapterOptions,
+  createFlushStats,
+  enqueueFailureBody,
+  requestIdFrom,
+  settleAfterResponse,
+  settleScope,
+  traceFrom,
+} from './http-adapter.js'
+export type { FlushMode, FlushStats, HttpAdapterOptions } from './http-adapter.js'

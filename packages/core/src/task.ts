@@ -36,11 +36,15 @@ export interface JobMeta {
 }
 
 /** `ctx.defer` and a scope's `defer`: buffer a job, get its id at once. */
-export type DeferFn = <T extends AnyTask>(
-  task: T,
-  input: TaskInput<T>,
-  options?: JobOptions,
-) => DeferredJob
+export type DeferFn = <T extends AnyTask>(task: T, ...args: DeferArgs<T>) => DeferredJob
+
+/**
+ * The arguments after the task in `defer`/`enqueue`: its input (optional when the task takes
+ * none), then job options.
+ */
+export type DeferArgs<T extends AnyTask> = undefined extends TaskInput<T>
+  ? [input?: TaskInput<T>, options?: JobOptions]
+  : [input: TaskInput<T>, options?: JobOptions]
 
 /** Returned by `defer` at once, before anything is stored. */
 export interface DeferredJob {

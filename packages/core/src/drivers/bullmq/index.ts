@@ -1,3 +1,4 @@
+import type * as BullModule from 'bullmq'
 import type { Queue, QueueEvents } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Driver, EnqueueResult, JobInfo, JobRecord } from '../../driver.js'
@@ -55,7 +56,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
   const owned: Redis[] = []
   let closed = false
 
-  const bull = (): Promise<typeof import('bullmq')> => import('bullmq')
+  const bull = (): Promise<typeof BullModule> => import('bullmq')
   const redis = async (): Promise<Redis> => {
     producer ??= openRedis(options.connection, 'producer', `${prefix}:producer`).then((client) => {
       client.on('error', () => undefined) // surfaced through the commands that fail

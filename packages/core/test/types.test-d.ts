@@ -1,0 +1,57 @@
+// Compile-time contract of the public API: wrong inputs to enqueue/defer must not compile.
+import { describe, expectTypeOf, it } from 'vitest'
+import { z } from 'zod'
+import {
+  createAfterward,
+  defineTask,
+  memory,
+  type DeferredJob,
+  type EnqueueResult,
+  type TaskInput,
+} from '@afterward/core'
+
+const withSchema = defineTask({
+  name: 'with-schema',
+  input: z.object({ userId: z.number(), at: z.string().transform((s) => new Date(s)) }),
+  run(input, ctx) {
+    expectTypeOf(input).toEqualTypeOf<{ userId: number; at: Date }>()
+    expectTypeOf(ctx.job.attempt).toBeNumber()
+    expectTypeOf(ctx.signal).toEqualTypeOf<AbortSignal>()
+  },
+})
+const withoutSchema = defineTask({ name: 'plain', run: (input: { n: number }) => input.n })
+const noInput = defineTask({ name: 'no-input', run: () => undefined })
+const afterward = createAfterward({ tasks: [withSchema, withoutSchema, noInput], driver: memory() })
+
+describe('public types', () => {
+  it('takes the schema input type for defer and enqueue', () => {
+    expectTypeOf<TaskInput<typeof withSchema>>().toEqualTypeOf<{ userId: number; at: string }>()
+    const scope = afterward.scope()
+    expectTypeOf(scope.defer(withSchema, { userId: 1, at: '2026-01-01' })).toEqualTypeOf<DeferredJob>()
+    // @ts-expect-error userId must be a number
+    scope.defer(withSchema, { userId: '1', at: '2026-01-01' })
+    // @ts-expect-error at is missing
+    scope.defer(withSchema, { userId: 1 })
+    expectTypeOf(afterward.enqueue(withSchema, { userId: 1, at: 'x' })).resolves.toEqualTypeOf<EnqueueResult>()
+    // @ts-expect-error wrong input for enqueue too
+    void afterward.enqueue(withSchema, { user: 1 })
+  })
+
+  it("takes run's parameter type when there is no schema", () => {
+    afterward.scope().defer(withoutSchema, { n: 1 })
+    // @ts-expect-error n must be a number
+    afterward.scope().defer(withoutSchema, { n: 'one' })
+  })
+
+  it('lets a task without input be deferred without an argument', () => {
+    afterward.scope().defer(noInput)
+    // @ts-expect-error a task without input takes none
+    afterward.scope().defer(noInput, { x: 1 })
+  })
+
+  it('types job options', () => {
+    afterward.scope().defer(noInput, undefined, { priority: 'high', retry: { attempts: 3 } })
+    // @ts-expect-error priorities are high, normal or low
+    afterward.scope().defer(noInput, undefined, { priority: 'urgent' })
+  })
+})
