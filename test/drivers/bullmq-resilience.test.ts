@@ -23,7 +23,11 @@ async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000): Promise<
 describe('bullmq driver when Redis is not there', () => {
   it('fails an enqueue fast when nothing listens on the port, and never hangs', async () => {
     const port = await freePort()
-    const afterward = instance({ tasks: [ping], driver: bullmq({ connection: `redis://127.0.0.1:${port}` }), enqueueTimeout: 500 })
+    const afterward = instance({
+      tasks: [ping],
+      driver: bullmq({ connection: `redis://127.0.0.1:${port}` }),
+      enqueueTimeout: 500,
+    })
     const started = performance.now()
     const error = await afterward.enqueue(ping, 1).catch((err: unknown) => err)
     const elapsed = performance.now() - started
@@ -36,7 +40,11 @@ describe('bullmq driver when Redis is not there', () => {
   it('fails fast while Redis is down and stores jobs again once it is back', async () => {
     const redis = await startRedisServer()
     onTestFinished(() => redis.stop())
-    const afterward = instance({ tasks: [ping], driver: bullmq({ connection: redis.url }), enqueueTimeout: 500 })
+    const afterward = instance({
+      tasks: [ping],
+      driver: bullmq({ connection: redis.url }),
+      enqueueTimeout: 500,
+    })
     const before = await afterward.enqueue(ping, 1)
     expect((await afterward.jobs.get(before.id))?.state).toBe('waiting')
 
@@ -62,7 +70,11 @@ describe('bullmq driver when Redis is not there', () => {
         if (input === 2) second.resolve()
       },
     })
-    const afterward = instance({ tasks: [task], driver: bullmq({ connection: redis.url }), enqueueTimeout: 500 })
+    const afterward = instance({
+      tasks: [task],
+      driver: bullmq({ connection: redis.url }),
+      enqueueTimeout: 500,
+    })
     await afterward.worker({ concurrency: 2 }).start()
     const first = await afterward.enqueue(task, 1)
     expect((await afterward.jobs.wait(first.id)).state).toBe('completed')

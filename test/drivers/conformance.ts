@@ -27,7 +27,13 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
       it('names the task and the JSON path of a schema failure, and stores nothing', async () => {
         const afterward = instance({ tasks: [order], driver: makeDriver() })
         const scope = afterward.scope({ requestId: 'req-invalid' })
-        const bad = { items: [{ sku: 'a', at: '2026-01-01T00:00:00Z' }, { sku: 'b', at: '2026-01-01T00:00:00Z' }, { sku: 'c', at: 'yesterday' }] }
+        const bad = {
+          items: [
+            { sku: 'a', at: '2026-01-01T00:00:00Z' },
+            { sku: 'b', at: '2026-01-01T00:00:00Z' },
+            { sku: 'c', at: 'yesterday' },
+          ],
+        }
         let caught: unknown
         try {
           scope.defer(order, bad)
@@ -47,7 +53,11 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
       })
 
       it('accepts any Standard Schema validator (valibot here)', async () => {
-        const task = defineTask({ name: 'vb', input: v.object({ n: v.number() }), run: () => undefined })
+        const task = defineTask({
+          name: 'vb',
+          input: v.object({ n: v.number() }),
+          run: () => undefined,
+        })
         const afterward = instance({ tasks: [task], driver: makeDriver() })
         expect(() => afterward.scope().defer(task, { n: 'x' } as never)).toThrow(/input\.n/)
         const { id } = await afterward.enqueue(task, { n: 1 })
@@ -88,7 +98,11 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
       })
 
       it('accepts a Date when the schema accepts its ISO string, and stores the string', async () => {
-        const task = defineTask({ name: 'dated', input: z.object({ at: z.iso.datetime() }), run: () => undefined })
+        const task = defineTask({
+          name: 'dated',
+          input: z.object({ at: z.iso.datetime() }),
+          run: () => undefined,
+        })
         const afterward = instance({ tasks: [task], driver: makeDriver() })
         const at = new Date('2026-03-01T10:00:00.000Z')
         const { id } = await afterward.enqueue(task, { at: at as unknown as string })
@@ -97,7 +111,9 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
 
       it('refuses input over the size limit, and the limit is configurable', async () => {
         const afterward = instance({ tasks: [loose], driver: makeDriver(), maxInputBytes: 1_000 })
-        expect(() => afterward.scope().defer(loose, { text: 'x'.repeat(1_000) })).toThrow(/over the 1000-byte limit/)
+        expect(() => afterward.scope().defer(loose, { text: 'x'.repeat(1_000) })).toThrow(
+          /over the 1000-byte limit/,
+        )
         const { id } = await afterward.enqueue(loose, { text: 'x'.repeat(900) })
         expect(await afterward.jobs.get(id)).toBeDefined()
       })
@@ -114,7 +130,9 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
         expect(caught).toBeInstanceOf(AfterwardInputError)
         expect((caught as AfterwardError).code).toBe(ErrorCode.UNKNOWN_TASK)
         expect((caught as Error).message).toMatch(/createAfterward\(\{ tasks/)
-        await expect(afterward.enqueue(stranger, undefined)).rejects.toThrow(/Unknown task 'stranger'/)
+        await expect(afterward.enqueue(stranger, undefined)).rejects.toThrow(
+          /Unknown task 'stranger'/,
+        )
       })
 
       it('refuses bad options with AFTERWARD_OPTIONS_INVALID', () => {
@@ -128,8 +146,12 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
           }
           return 'no error'
         }
-        expect(code(() => scope.defer(loose, 1, { retry: { attempts: 0 } }))).toBe(ErrorCode.OPTIONS_INVALID)
-        expect(code(() => scope.defer(loose, 1, { priority: 'urgent' as never }))).toBe(ErrorCode.OPTIONS_INVALID)
+        expect(code(() => scope.defer(loose, 1, { retry: { attempts: 0 } }))).toBe(
+          ErrorCode.OPTIONS_INVALID,
+        )
+        expect(code(() => scope.defer(loose, 1, { priority: 'urgent' as never }))).toBe(
+          ErrorCode.OPTIONS_INVALID,
+        )
         expect(code(() => scope.defer(loose, 1, { delay: -5 }))).toBe(ErrorCode.OPTIONS_INVALID)
         expect(code(() => scope.defer(loose, 1, { queue: 'a:b' }))).toBe(ErrorCode.OPTIONS_INVALID)
         expect(code(() => scope.defer(loose, 1, { key: '' }))).toBe(ErrorCode.OPTIONS_INVALID)
@@ -138,7 +160,11 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
     })
 
     describe('defer scope', () => {
-      const noop = defineTask({ name: 'noop', input: z.object({ n: z.number() }), run: () => undefined })
+      const noop = defineTask({
+        name: 'noop',
+        input: z.object({ n: z.number() }),
+        run: () => undefined,
+      })
 
       it('returns ids at once, stores nothing before flush, all jobs at flush', async () => {
         const afterward = instance({ tasks: [noop], driver: makeDriver() })
@@ -150,7 +176,11 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
         expect(results.map((r) => r.id)).toEqual(ids)
         const stored = await afterward.jobs.byRequest('req-scope')
         expect(stored.map((j) => j.id).sort()).toEqual([...ids].sort())
-        expect(stored.every((j) => j.state === 'waiting' && j.requestId === 'req-scope' && j.task === 'noop')).toBe(true)
+        expect(
+          stored.every(
+            (j) => j.state === 'waiting' && j.requestId === 'req-scope' && j.task === 'noop',
+          ),
+        ).toBe(true)
         expect(() => scope.defer(noop, { n: 4 })).toThrow(/already flushed/)
       })
 
@@ -179,9 +209,21 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
         const { id } = scope.defer(task, { name: 'ada' })
         await scope.flush()
         await afterward.worker({ concurrency: 2 }).start()
-        expect(await seen.promise).toEqual({ input: { name: 'ADA' }, attempt: 1, requestId: 'req-run' })
+        expect(await seen.promise).toEqual({
+          input: { name: 'ADA' },
+          attempt: 1,
+          requestId: 'req-run',
+        })
         const done = await afterward.jobs.wait(id)
-        expect(done).toMatchObject({ id, state: 'completed', task: 'greet', attemptsMade: 1, maxAttempts: 1, requestId: 'req-run', lastError: undefined })
+        expect(done).toMatchObject({
+          id,
+          state: 'completed',
+          task: 'greet',
+          attemptsMade: 1,
+          maxAttempts: 1,
+          requestId: 'req-run',
+          lastError: undefined,
+        })
         expect(done.input).toEqual({ name: 'ada' })
         expect(done.finishedAt!.getTime()).toBeGreaterThanOrEqual(done.startedAt!.getTime())
       })
@@ -276,7 +318,12 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
       })
 
       it('fails at once a job whose stored input no longer matches the schema', async () => {
-        const v1 = defineTask({ name: 'resize', input: z.object({ width: z.string() }), retry: { attempts: 4 }, run: () => undefined })
+        const v1 = defineTask({
+          name: 'resize',
+          input: z.object({ width: z.string() }),
+          retry: { attempts: 4 },
+          run: () => undefined,
+        })
         let ran = false
         const v2 = defineTask({
           name: 'resize',
@@ -339,7 +386,9 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
         expect(otherKey.deduplicated).toBe(false)
         await afterward.worker().start()
         await waitUntil(async () => (await afterward.jobs.get(first.id))?.state === 'active')
-        expect((await afterward.enqueue(task, undefined, { key: 'user-7' })).deduplicated).toBe(true)
+        expect((await afterward.enqueue(task, undefined, { key: 'user-7' })).deduplicated).toBe(
+          true,
+        )
         gate.resolve()
         await afterward.jobs.wait(first.id)
         const third = await afterward.enqueue(task, undefined, { key: 'user-7' })
@@ -348,10 +397,22 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
       })
 
       it('applies options call site > scope (route) > task > defaults', async () => {
-        const task = defineTask({ name: 'layered', retry: { attempts: 3 }, queue: 'layered', run: () => undefined })
+        const task = defineTask({
+          name: 'layered',
+          retry: { attempts: 3 },
+          queue: 'layered',
+          run: () => undefined,
+        })
         const bare = defineTask({ name: 'bare', run: () => undefined })
-        const afterward = instance({ tasks: [task, bare], driver: makeDriver(), defaults: { retry: { attempts: 2 }, priority: 'low' } })
-        const scope = afterward.scope({ requestId: 'req-prec', options: { retry: { attempts: 4 } } })
+        const afterward = instance({
+          tasks: [task, bare],
+          driver: makeDriver(),
+          defaults: { retry: { attempts: 2 }, priority: 'low' },
+        })
+        const scope = afterward.scope({
+          requestId: 'req-prec',
+          options: { retry: { attempts: 4 } },
+        })
         const call = scope.defer(task, undefined, { retry: { attempts: 5 } })
         const route = scope.defer(task, undefined)
         const plain = afterward.scope({ requestId: 'req-prec2' })
@@ -402,7 +463,8 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
         const provider: ContextProvider<{ n: number }> = {
           setup: ({ concurrency }) => void events.push(`setup:${concurrency}`),
           acquire: () => ({ n: ++next }),
-          release: (value, outcome: TaskOutcome) => void events.push(`release:${value.n}:${outcome.status}`),
+          release: (value, outcome: TaskOutcome) =>
+            void events.push(`release:${value.n}:${outcome.status}`),
           teardown: () => void events.push('teardown'),
         }
         const task = defineTask({
@@ -415,7 +477,11 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
             if (input === 'hang') await new Promise(() => undefined)
           },
         })
-        const afterward = instance({ tasks: [task], driver: makeDriver(), context: { res: provider } })
+        const afterward = instance({
+          tasks: [task],
+          driver: makeDriver(),
+          context: { res: provider },
+        })
         const worker = afterward.worker({ concurrency: 1 })
         await worker.start()
         for (const input of ['ok', 'throw', 'hang'] as const) {
@@ -443,12 +509,19 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
           },
         }
         const task = defineTask({ name: 'commit', run: () => undefined })
-        const afterward = instance({ tasks: [task], driver: makeDriver(), context: { tx: provider } })
+        const afterward = instance({
+          tasks: [task],
+          driver: makeDriver(),
+          context: { tx: provider },
+        })
         await afterward.worker().start()
         const { id } = await afterward.enqueue(task, undefined)
         const done = await afterward.jobs.wait(id)
         expect(done.state).toBe('failed')
-        expect(done.lastError).toEqual({ code: 'AFTERWARD_CONTEXT_FAILED', message: "Context 'tx' failed to release: commit failed" })
+        expect(done.lastError).toEqual({
+          code: 'AFTERWARD_CONTEXT_FAILED',
+          message: "Context 'tx' failed to release: commit failed",
+        })
       })
     })
 
@@ -502,7 +575,10 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
   })
 }
 
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!(await check())) {
     if (Date.now() > end) throw new Error('condition not met in time')

@@ -1,7 +1,12 @@
 // Builds Afterward instances for tests and closes them after each test.
 import { afterEach } from 'vitest'
 import { pino } from 'pino'
-import { createAfterward, type Afterward, type AfterwardOptions, type Driver } from '@afterward/core'
+import {
+  createAfterward,
+  type Afterward,
+  type AfterwardOptions,
+  type Driver,
+} from '@afterward/core'
 
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
 
@@ -23,7 +28,11 @@ export function instance(options: AfterwardOptions): Afterward {
 }
 
 /** A promise and the functions that settle it. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve(value: T): void; reject(err: unknown): void } {
+export function deferred<T = void>(): {
+  promise: Promise<T>
+  resolve(value: T): void
+  reject(err: unknown): void
+} {
   let resolve!: (value: T) => void
   let reject!: (err: unknown) => void
   const promise = new Promise<T>((res, rej) => {

@@ -86,9 +86,13 @@ export function createAfterward(options: AfterwardOptions): Afterward {
   const host: ScopeHost = {
     prepare(task, input, levels, meta): JobRecord {
       if (closing) {
-        throw new AfterwardError(ErrorCode.CLOSED, `Cannot defer '${task.name}': Afterward is shutting down.`, {
-          retryable: false,
-        })
+        throw new AfterwardError(
+          ErrorCode.CLOSED,
+          `Cannot defer '${task.name}': Afterward is shutting down.`,
+          {
+            retryable: false,
+          },
+        )
       }
       if (registry.get(task.name) !== task) {
         throw new AfterwardInputError(
@@ -126,7 +130,11 @@ export function createAfterward(options: AfterwardOptions): Afterward {
       const results = await Promise.race([driver.enqueue(records), timeout])
       records.forEach((record, i) => {
         log.info(
-          { ...jobBindings(record), queue: record.options.queue, deduplicatedInto: results[i]?.deduplicated ? results[i].id : undefined },
+          {
+            ...jobBindings(record),
+            queue: record.options.queue,
+            deduplicatedInto: results[i]?.deduplicated ? results[i].id : undefined,
+          },
           results[i]?.deduplicated ? 'job deduplicated' : 'job enqueued',
         )
       })
@@ -196,10 +204,14 @@ export function newRequestId(): string {
 }
 
 function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; driver: Driver } {
-  if (!options || typeof options !== 'object') throw configError('pass an options object: createAfterward({ tasks, driver })')
-  if (!Array.isArray(options.tasks)) throw configError('`tasks` is required: createAfterward({ tasks: [myTask], driver })')
+  if (!options || typeof options !== 'object')
+    throw configError('pass an options object: createAfterward({ tasks, driver })')
+  if (!Array.isArray(options.tasks))
+    throw configError('`tasks` is required: createAfterward({ tasks: [myTask], driver })')
   if (!options.driver || typeof options.driver.enqueue !== 'function') {
-    throw configError('`driver` is required: pass memory() for development or bullmq({ connection }) for production')
+    throw configError(
+      '`driver` is required: pass memory() for development or bullmq({ connection }) for production',
+    )
   }
   for (const [name, provider] of Object.entries(options.context ?? {})) {
     if (typeof provider?.acquire !== 'function') {
@@ -219,5 +231,7 @@ function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; d
 }
 
 function configError(message: string): AfterwardError {
-  return new AfterwardError(ErrorCode.CONFIG_INVALID, `createAfterward: ${message}.`, { retryable: false })
+  return new AfterwardError(ErrorCode.CONFIG_INVALID, `createAfterward: ${message}.`, {
+    retryable: false,
+  })
 }

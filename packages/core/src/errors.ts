@@ -44,7 +44,11 @@ export class AfterwardError extends Error {
   /** Whether a worker should retry a job that failed with this error. */
   readonly retryable: boolean
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryable?: boolean }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; retryable?: boolean },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.code = code
@@ -71,9 +75,15 @@ export class AfterwardInputError extends AfterwardError {
     task: string,
     path: string,
     message: string,
-    options?: { code?: typeof ErrorCode.INPUT_INVALID | typeof ErrorCode.UNKNOWN_TASK; cause?: unknown },
+    options?: {
+      code?: typeof ErrorCode.INPUT_INVALID | typeof ErrorCode.UNKNOWN_TASK
+      cause?: unknown
+    },
   ) {
-    super(options?.code ?? ErrorCode.INPUT_INVALID, message, { cause: options?.cause, retryable: false })
+    super(options?.code ?? ErrorCode.INPUT_INVALID, message, {
+      cause: options?.cause,
+      retryable: false,
+    })
     this.task = task
     this.path = path
   }

@@ -116,7 +116,9 @@ export async function settleScope(
     stats.enqueueFailures += 1
     throw err instanceof AfterwardEnqueueError
       ? err
-      : new AfterwardEnqueueError(`Storing the request's jobs failed: ${String(err)}`, { cause: err })
+      : new AfterwardEnqueueError(`Storing the request's jobs failed: ${String(err)}`, {
+          cause: err,
+        })
   }
 }
 

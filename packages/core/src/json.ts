@@ -1,5 +1,6 @@
 /** A value that survives `JSON.stringify` / `JSON.parse` unchanged. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 
 export interface JsonProblem {
   /** JSON path of the offending value, such as `input.items[2].at`. */

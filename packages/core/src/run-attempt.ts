@@ -36,7 +36,10 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
       ? undefined
       : setTimeout(() => {
           controller.abort(
-            new AfterwardError(ErrorCode.TIMEOUT, `Task '${task.name}' timed out after ${timeout} ms (attempt ${job.attempt}).`),
+            new AfterwardError(
+              ErrorCode.TIMEOUT,
+              `Task '${task.name}' timed out after ${timeout} ms (attempt ${job.attempt}).`,
+            ),
           )
         }, timeout)
   const onShutdown = (): void => controller.abort(new RequeueJob())
@@ -61,9 +64,13 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
       try {
         acquired.push({ name, value: await provider.acquire(acquireInfo) })
       } catch (err) {
-        throw new AfterwardError(ErrorCode.CONTEXT_FAILED, `Context '${name}' failed to acquire: ${toError(err).message}`, {
-          cause: err,
-        })
+        throw new AfterwardError(
+          ErrorCode.CONTEXT_FAILED,
+          `Context '${name}' failed to acquire: ${toError(err).message}`,
+          {
+            cause: err,
+          },
+        )
       }
     }
     const ctx = {
@@ -73,7 +80,10 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
       log,
       defer: scope.defer.bind(scope),
     } as TaskContext
-    await raceAbort(Promise.resolve().then(() => task.run(checked.value, ctx)), controller.signal)
+    await raceAbort(
+      Promise.resolve().then(() => task.run(checked.value, ctx)),
+      controller.signal,
+    )
     outcome = { status: 'success', error: undefined }
   } catch (err) {
     outcome = classify(err, controller.signal)
@@ -86,9 +96,13 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
     try {
       await providers[name]!.release?.(value, outcome)
     } catch (err) {
-      const error = new AfterwardError(ErrorCode.CONTEXT_FAILED, `Context '${name}' failed to release: ${toError(err).message}`, {
-        cause: err,
-      })
+      const error = new AfterwardError(
+        ErrorCode.CONTEXT_FAILED,
+        `Context '${name}' failed to release: ${toError(err).message}`,
+        {
+          cause: err,
+        },
+      )
       if (outcome.status === 'success') outcome = { status: 'failure', error }
       else log.error({ err: error }, 'context release failed')
     }
@@ -111,7 +125,8 @@ function classify(err: unknown, signal: AbortSignal): TaskOutcome {
   if (signal.aborted) {
     const reason: unknown = signal.reason
     if (reason instanceof RequeueJob) return { status: 'shutdown', error: reason }
-    if (reason instanceof AfterwardError && reason.code === ErrorCode.TIMEOUT) return { status: 'timeout', error: reason }
+    if (reason instanceof AfterwardError && reason.code === ErrorCode.TIMEOUT)
+      return { status: 'timeout', error: reason }
   }
   return { status: 'failure', error: toError(err) }
 }

@@ -42,9 +42,10 @@ export type DeferFn = <T extends AnyTask>(task: T, ...args: DeferArgs<T>) => Def
  * The arguments after the task in `defer`/`enqueue`: its input (optional when the task takes
  * none), then job options.
  */
-export type DeferArgs<T extends AnyTask> = undefined extends TaskInput<T>
-  ? [input?: TaskInput<T>, options?: JobOptions]
-  : [input: TaskInput<T>, options?: JobOptions]
+export type DeferArgs<T extends AnyTask> =
+  undefined extends TaskInput<T>
+    ? [input?: TaskInput<T>, options?: JobOptions]
+    : [input: TaskInput<T>, options?: JobOptions]
 
 /** Returned by `defer` at once, before anything is stored. */
 export interface DeferredJob {
@@ -124,9 +125,13 @@ export function defineTask(
     )
   }
   if (typeof run !== 'function') {
-    throw new AfterwardError(ErrorCode.CONFIG_INVALID, `defineTask('${name}'): run must be a function.`, {
-      retryable: false,
-    })
+    throw new AfterwardError(
+      ErrorCode.CONFIG_INVALID,
+      `defineTask('${name}'): run must be a function.`,
+      {
+        retryable: false,
+      },
+    )
   }
   if (input !== undefined && typeof input?.['~standard']?.validate !== 'function') {
     throw new AfterwardError(

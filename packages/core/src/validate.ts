@@ -68,7 +68,11 @@ export async function validateForRun(
   if (result.issues) {
     const issue = result.issues[0]!
     return {
-      error: inputError(task, issuePath(issue), `${issue.message} (stored input no longer matches the schema)`),
+      error: inputError(
+        task,
+        issuePath(issue),
+        `${issue.message} (stored input no longer matches the schema)`,
+      ),
     }
   }
   return { value: result.value }

@@ -11,9 +11,9 @@ import { runAttempt } from './run-attempt.js'
 
 /** Options of `afterward.worker()`. */
 export interface WorkerOptions {
-  /** Jobs run at once by this worker. @defaultValue 10 */
+  /** Jobs run at once by this worker, per queue. @defaultValue 10 */
   concurrency?: number
-  /** Queues to take jobs from. @defaultValue every queue named by a task, plus 'default' and `defaults.queue` */
+  /** Queues to take jobs from. @defaultValue the queues of the registered tasks */
   queues?: readonly string[]
   /** On `close()`, how long to wait for running jobs before aborting them and handing them back. @defaultValue 30_000 */
   gracePeriod?: number
@@ -53,16 +53,21 @@ export class Worker {
   constructor(host: WorkerHost, options: WorkerOptions = {}) {
     const concurrency = options.concurrency ?? 10
     if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new AfterwardError(ErrorCode.CONFIG_INVALID, `worker: concurrency must be an integer >= 1 (got ${String(concurrency)}).`, {
-        retryable: false,
-      })
+      throw new AfterwardError(
+        ErrorCode.CONFIG_INVALID,
+        `worker: concurrency must be an integer >= 1 (got ${String(concurrency)}).`,
+        {
+          retryable: false,
+        },
+      )
     }
     this.#host = host
     this.concurrency = concurrency
     this.#gracePeriod = options.gracePeriod ?? 30_000
-    this.queues =
-      options.queues ??
-      [...new Set([host.defaultQueue, ...[...host.registry.values()].map((t) => t.queue ?? host.defaultQueue)])]
+    const taskQueues = [...host.registry.values()].map((t) => t.queue ?? host.defaultQueue)
+    this.queues = options.queues ?? [
+      ...new Set(taskQueues.length > 0 ? taskQueues : [host.defaultQueue]),
+    ]
   }
 
   /** Jobs being run right now. */
@@ -72,19 +77,30 @@ export class Worker {
 
   /** Sets up the context providers, then starts taking jobs. */
   async start(): Promise<void> {
-    if (this.#state !== 'new') throw new AfterwardError(ErrorCode.CLOSED, 'worker.start() may be called once.', { retryable: false })
+    if (this.#state !== 'new')
+      throw new AfterwardError(ErrorCode.CLOSED, 'worker.start() may be called once.', {
+        retryable: false,
+      })
     this.#state = 'starting'
     const { log, providers, driver } = this.#host
     for (const [name, provider] of Object.entries(providers)) {
       try {
-        await provider.setup?.({ concurrency: this.concurrency, log: log.child({ context: name }) })
+        // Providers size pools for every job that may run at once, across all queues.
+        await provider.setup?.({
+          concurrency: this.concurrency * this.queues.length,
+          log: log.child({ context: name }),
+        })
         this.#setupDone.push(provider)
       } catch (err) {
         await this.#teardown()
         this.#state = 'closed'
-        throw new AfterwardError(ErrorCode.CONTEXT_FAILED, `Context '${name}' failed to set up: ${toError(err).message}`, {
-          cause: err,
-        })
+        throw new AfterwardError(
+          ErrorCode.CONTEXT_FAILED,
+          `Context '${name}' failed to set up: ${toError(err).message}`,
+          {
+            cause: err,
+          },
+        )
       }
     }
     this.#consumer = driver.consume({
@@ -95,7 +111,10 @@ export class Worker {
     })
     await this.#consumer.start()
     this.#state = 'running'
-    log.info({ queues: this.queues, concurrency: this.concurrency, driver: driver.name }, 'worker started')
+    log.info(
+      { queues: this.queues, concurrency: this.concurrency, driver: driver.name },
+      'worker started',
+    )
   }
 
   /**
@@ -119,7 +138,10 @@ export class Worker {
       const first = await Promise.race([drained.then(() => 'drained' as const), graceOver])
       clearTimeout(timer)
       if (first === 'grace') {
-        this.#host.log.warn({ active: this.#active.size }, 'grace period over: aborting running jobs and handing them back')
+        this.#host.log.warn(
+          { active: this.#active.size },
+          'grace period over: aborting running jobs and handing them back',
+        )
         for (const controller of this.#active.values()) controller.abort(new RequeueJob())
         await drained
       }

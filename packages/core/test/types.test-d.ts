@@ -27,12 +27,16 @@ describe('public types', () => {
   it('takes the schema input type for defer and enqueue', () => {
     expectTypeOf<TaskInput<typeof withSchema>>().toEqualTypeOf<{ userId: number; at: string }>()
     const scope = afterward.scope()
-    expectTypeOf(scope.defer(withSchema, { userId: 1, at: '2026-01-01' })).toEqualTypeOf<DeferredJob>()
+    expectTypeOf(
+      scope.defer(withSchema, { userId: 1, at: '2026-01-01' }),
+    ).toEqualTypeOf<DeferredJob>()
     // @ts-expect-error userId must be a number
     scope.defer(withSchema, { userId: '1', at: '2026-01-01' })
     // @ts-expect-error at is missing
     scope.defer(withSchema, { userId: 1 })
-    expectTypeOf(afterward.enqueue(withSchema, { userId: 1, at: 'x' })).resolves.toEqualTypeOf<EnqueueResult>()
+    expectTypeOf(
+      afterward.enqueue(withSchema, { userId: 1, at: 'x' }),
+    ).resolves.toEqualTypeOf<EnqueueResult>()
     // @ts-expect-error wrong input for enqueue too
     void afterward.enqueue(withSchema, { user: 1 })
   })

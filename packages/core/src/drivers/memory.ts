@@ -65,7 +65,9 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
   let closed = false
 
   const dedupKey = (r: JobRecord): string | undefined =>
-    r.options.key === undefined ? undefined : `${r.options.queue}\u0000${r.task}\u0000${r.options.key}`
+    r.options.key === undefined
+      ? undefined
+      : `${r.options.queue}\u0000${r.task}\u0000${r.options.key}`
 
   function makeWaiting(entry: Entry): void {
     entry.state = 'waiting'
@@ -109,7 +111,8 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
 
   function idle(): boolean {
     for (const entry of jobs.values()) {
-      if (entry.state === 'waiting' || entry.state === 'delayed' || entry.state === 'active') return false
+      if (entry.state === 'waiting' || entry.state === 'delayed' || entry.state === 'active')
+        return false
     }
     return true
   }
@@ -122,6 +125,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
   class MemoryConsumer implements Consumer {
     #running = false
     readonly #active = new Set<Promise<void>>()
+    readonly #perQueue = new Map<string, number>()
     constructor(readonly options: ConsumeOptions) {}
 
     start(): Promise<void> {
@@ -136,11 +140,14 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     }
 
     pull(): void {
-      while (this.#running && this.#active.size < this.options.concurrency) {
+      while (this.#running) {
         const entry = this.#next()
         if (!entry) return
+        const queue = entry.record.options.queue
+        this.#perQueue.set(queue, (this.#perQueue.get(queue) ?? 0) + 1)
         const run = this.#run(entry).finally(() => {
           this.#active.delete(run)
+          this.#perQueue.set(queue, this.#perQueue.get(queue)! - 1)
           dispatch()
         })
         this.#active.add(run)
@@ -150,11 +157,14 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     #next(): Entry | undefined {
       let best: Entry | undefined
       for (const queue of this.options.queues) {
+        // Concurrency is per queue, as with one BullMQ worker per queue.
+        if ((this.#perQueue.get(queue) ?? 0) >= this.options.concurrency) continue
         const head = waiting.get(queue)?.[0]
         if (!head) continue
         const better =
           !best ||
-          PRIORITY_RANK[head.record.options.priority] < PRIORITY_RANK[best.record.options.priority] ||
+          PRIORITY_RANK[head.record.options.priority] <
+            PRIORITY_RANK[best.record.options.priority] ||
           (head.record.options.priority === best.record.options.priority && head.seq < best.seq)
         if (better) best = head
       }
@@ -257,11 +267,17 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     waitFor(id, timeoutMs) {
       return new Promise<JobInfo>((resolve, reject) => {
         const entry = jobs.get(id)
-        if (!entry) return reject(new AfterwardError(ErrorCode.WAIT_TIMEOUT, `No job with id '${id}'.`))
+        if (!entry)
+          return reject(new AfterwardError(ErrorCode.WAIT_TIMEOUT, `No job with id '${id}'.`))
         if (entry.state === 'completed' || entry.state === 'failed') return resolve(info(entry))
         const timer = setTimeout(() => {
           events.off(`finished:${id}`, done)
-          reject(new AfterwardError(ErrorCode.WAIT_TIMEOUT, `Job '${id}' did not finish within ${timeoutMs} ms (state: ${entry.state}).`))
+          reject(
+            new AfterwardError(
+              ErrorCode.WAIT_TIMEOUT,
+              `Job '${id}' did not finish within ${timeoutMs} ms (state: ${entry.state}).`,
+            ),
+          )
         }, timeoutMs)
         const done = (): void => {
           clearTimeout(timer)
@@ -279,14 +295,22 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
         for (const [queue, list] of waiting) {
           if (list.length > 0 && ![...consumers].some((c) => c.serves(queue))) {
             return reject(
-              new AfterwardError(ErrorCode.WAIT_TIMEOUT, `drain(): ${list.length} job(s) wait in queue '${queue}' and no started worker takes it. Start afterward.worker() first.`),
+              new AfterwardError(
+                ErrorCode.WAIT_TIMEOUT,
+                `drain(): ${list.length} job(s) wait in queue '${queue}' and no started worker takes it. Start afterward.worker() first.`,
+              ),
             )
           }
         }
         if (idle()) return resolve()
         const timer = setTimeout(() => {
           events.off('idle', done)
-          reject(new AfterwardError(ErrorCode.WAIT_TIMEOUT, `drain(): jobs still pending after ${timeoutMs} ms.`))
+          reject(
+            new AfterwardError(
+              ErrorCode.WAIT_TIMEOUT,
+              `drain(): jobs still pending after ${timeoutMs} ms.`,
+            ),
+          )
         }, timeoutMs)
         const done = (): void => {
           clearTimeout(timer)

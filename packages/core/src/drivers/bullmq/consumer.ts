@@ -41,7 +41,8 @@ export class BullmqConsumer implements Consumer {
         }
         const error = toError(thrown)
         const message = failureMessage(error)
-        if (error instanceof AfterwardError && !error.retryable) throw new UnrecoverableError(message)
+        if (error instanceof AfterwardError && !error.retryable)
+          throw new UnrecoverableError(message)
         const stored = new Error(message)
         stored.stack = error.stack
         throw stored

@@ -37,9 +37,13 @@ const DAY = 24 * 60 * 60
  */
 export function bullmq(options: BullmqDriverOptions): Driver {
   if (!options || options.connection === undefined) {
-    throw new AfterwardError(ErrorCode.CONFIG_INVALID, 'bullmq(): `connection` is required, e.g. bullmq({ connection: "redis://127.0.0.1:6379" }).', {
-      retryable: false,
-    })
+    throw new AfterwardError(
+      ErrorCode.CONFIG_INVALID,
+      'bullmq(): `connection` is required, e.g. bullmq({ connection: "redis://127.0.0.1:6379" }).',
+      {
+        retryable: false,
+      },
+    )
   }
   const prefix = options.prefix ?? 'afterward'
   const keepCompleted = { age: 7 * DAY, count: 10_000, ...options.keepCompleted }
@@ -71,11 +75,13 @@ export function bullmq(options: BullmqDriverOptions): Driver {
     if (existing) return existing
     const { Queue } = await bull()
     const connection = await redis()
-    const created = queues.get(name) ?? new Queue(name, {
-      connection,
-      prefix,
-      defaultJobOptions: { removeOnComplete: keepCompleted, removeOnFail: keepFailed },
-    })
+    const created =
+      queues.get(name) ??
+      new Queue(name, {
+        connection,
+        prefix,
+        defaultJobOptions: { removeOnComplete: keepCompleted, removeOnFail: keepFailed },
+      })
     created.on('error', () => undefined)
     queues.set(name, created)
     return created
@@ -133,12 +139,15 @@ export function bullmq(options: BullmqDriverOptions): Driver {
     async enqueue(records: readonly JobRecord[]): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The bullmq driver is closed.')
       const byQueue = new Map<string, JobRecord[]>()
-      for (const r of records) byQueue.set(r.options.queue, [...(byQueue.get(r.options.queue) ?? []), r])
+      for (const r of records)
+        byQueue.set(r.options.queue, [...(byQueue.get(r.options.queue) ?? []), r])
       const client = await redis()
       const index = client.multi()
       for (const r of records) {
         if (r.requestId === undefined) continue
-        index.sadd(requestKey(r.requestId), `${r.options.queue}|${r.id}`).expire(requestKey(r.requestId), indexTtl)
+        index
+          .sadd(requestKey(r.requestId), `${r.options.queue}|${r.id}`)
+          .expire(requestKey(r.requestId), indexTtl)
       }
       // Sent together: one round trip per queue's addBulk (a MULTI), the index alongside it.
       const [added] = await Promise.all([
@@ -200,7 +209,12 @@ export function bullmq(options: BullmqDriverOptions): Driver {
           reject(err instanceof Error ? err : new Error(String(err)))
         }
         const timer = setTimeout(() => {
-          fail(new AfterwardError(ErrorCode.WAIT_TIMEOUT, `Job '${id}' did not finish within ${timeoutMs} ms.`))
+          fail(
+            new AfterwardError(
+              ErrorCode.WAIT_TIMEOUT,
+              `Job '${id}' did not finish within ${timeoutMs} ms.`,
+            ),
+          )
         }, timeoutMs)
         const cleanup = (): void => {
           clearTimeout(timer)

@@ -28,11 +28,21 @@ export interface BullJobLike {
 /** Name of the custom backoff type; the worker's strategy computes it from `data.options`. */
 export const BACKOFF_TYPE = 'afterward'
 
-export function toBullJob(record: JobRecord): { name: string; data: StoredData; opts: Record<string, unknown> } {
+export function toBullJob(record: JobRecord): {
+  name: string
+  data: StoredData
+  opts: Record<string, unknown>
+} {
   const o = record.options
   return {
     name: record.task,
-    data: { input: record.input, requestId: record.requestId, createdAt: record.createdAt, options: o, trace: record.trace },
+    data: {
+      input: record.input,
+      requestId: record.requestId,
+      createdAt: record.createdAt,
+      options: o,
+      trace: record.trace,
+    },
     opts: {
       jobId: record.id,
       attempts: o.attempts,
