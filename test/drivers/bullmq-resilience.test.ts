@@ -8,7 +8,7 @@ import { freePort, startRedisServer } from '../support/redis.js'
 const ping = defineTask({ name: 'ping', run: (_input: number) => undefined })
 
 /** Retries `fn` until it resolves; for waiting on a reconnect, which has no event to await here. */
-async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+async function eventually<T>(fn: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs
   for (;;) {
     try {

@@ -122,7 +122,9 @@ export function bullmq(options: BullmqDriverOptions): Driver {
         const connection = await openRedis(options.connection, 'worker', `${prefix}:events`)
         connection.on('error', () => undefined)
         owned.push(connection)
-        const created = new QueueEvents(name, { connection, prefix })
+        // Read the stream from its start: an event written between a caller's first look at
+        // the job and the first XREAD would otherwise be missed.
+        const created = new QueueEvents(name, { connection, prefix, lastEventId: '0-0' })
         created.on('error', () => undefined)
         await created.waitUntilReady()
         return created
@@ -216,8 +218,12 @@ export function bullmq(options: BullmqDriverOptions): Driver {
             ),
           )
         }, timeoutMs)
+        // The events stream is trimmed under heavy load; a slow look now and then makes sure
+        // a finished job is never waited on forever.
+        const poll = setInterval(() => void check().catch(fail), 1_000)
         const cleanup = (): void => {
           clearTimeout(timer)
+          clearInterval(poll)
           qe.off('completed', onEvent)
           qe.off('failed', onEvent)
         }
