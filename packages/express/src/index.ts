@@ -1,0 +1,2 @@
+export { afterwardMiddleware, deferOptions } from './middleware.js'
+export type { AfterwardMiddleware, AfterwardMiddlewareOptions } from './middleware.js'

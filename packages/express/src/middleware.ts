@@ -1,0 +1,117 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import {
+  AfterwardInputError,
+  checkAdapterOptions,
+  createFlushStats,
+  enqueueFailureBody,
+  requestIdFrom,
+  settleAfterResponse,
+  settleScope,
+  traceFrom,
+  type DeferFn,
+  type DeferScope,
+  type FlushStats,
+  type HttpAdapterOptions,
+  type JobOptions,
+} from '@afterward/core'
+import { holdResponse } from './hold-response.js'
+
+/** Options of `afterwardMiddleware`. */
+export type AfterwardMiddlewareOptions = HttpAdapterOptions
+
+declare module 'express-serve-static-core' {
+  interface Response {
+    /**
+     * Buffers a job for this request and returns its id at once. The job is stored after the
+     * handler finished with a status below 400, before anything reaches the client; it is
+     * dropped on 4xx, 5xx or a thrown error. Throws `AfterwardInputError` for bad input.
+     */
+    defer: DeferFn
+  }
+}
+
+/** The middleware, with its counters (jobs stored and discarded, 503s, after-response failures). */
+export type AfterwardMiddleware = RequestHandler & { readonly stats: Readonly<FlushStats> }
+
+const routeOptions = new WeakMap<Response, JobOptions>()
+
+/**
+ * Adds `res.defer(task, input, options?)`. The request's jobs are stored after the handler
+ * succeeded and before the first byte of the response; if that fails and nothing was sent yet,
+ * the client gets a 503 with code `AFTERWARD_ENQUEUE_FAILED`. The request id comes from a valid
+ * `X-Request-Id` header or is generated, and is echoed in the response.
+ *
+ * @example
+ * app.use(afterwardMiddleware({ afterward }))
+ * app.post('/signup', async (req, res) => {
+ *   const job = res.defer(sendWelcomeEmail, { userId: 1 })
+ *   res.status(201).json({ jobId: job.id })
+ * })
+ */
+export function afterwardMiddleware(options: AfterwardMiddlewareOptions): AfterwardMiddleware {
+  const { afterward, flush } = checkAdapterOptions(options, '@afterward/express')
+  const stats = createFlushStats()
+
+  function afterwardMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const requestId = requestIdFrom(req.headers['x-request-id'])
+    res.setHeader('X-Request-Id', requestId)
+    let scope: DeferScope | undefined
+    // Created at the first defer, once deferOptions() has run for the matched route.
+    const scopeOf = (): DeferScope =>
+      (scope ??= afterward.scope({
+        requestId,
+        options: routeOptions.get(res),
+        trace: traceFrom(req.headers),
+      }))
+
+    res.defer = function defer(task, ...args) {
+      try {
+        return scopeOf().defer(task, ...args)
+      } catch (err) {
+        if (err instanceof AfterwardInputError) {
+          const where = { requestId, method: req.method, url: req.originalUrl }
+          afterward.log.error({ err, task: err.task, path: err.path, ...where }, 'defer refused')
+        }
+        throw err
+      }
+    } as DeferFn
+
+    if (flush === 'after-response') {
+      res.once('finish', () => void settleAfterResponse(scopeOf(), res.statusCode, stats, afterward.log))
+    } else {
+      holdResponse(
+        res,
+        (status) => {
+          const current = scopeOf()
+          if (current.size > 0 && status < 400) return settleScope(current, status, stats)
+          void settleScope(current, status, stats)
+          return undefined
+        },
+        (send) => {
+          const body = JSON.stringify(enqueueFailureBody())
+          const length = String(Buffer.byteLength(body))
+          send(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': length }, body)
+        },
+      )
+    }
+    next()
+  }
+  return Object.assign(afterwardMiddleware, { stats })
+}
+
+/**
+ * Route-level job options for every job the route defers: above the task's options, below the
+ * call site's. Place it before the handler; several merge, the last one winning per field.
+ *
+ * @example
+ * app.post('/signup', deferOptions({ retry: { attempts: 8 } }), async (req, res) => {
+ *   res.defer(sendWelcomeEmail, { userId: 1 })
+ *   res.status(201).json({ ok: true })
+ * })
+ */
+export function deferOptions(options: JobOptions): RequestHandler {
+  return function deferOptions(_req, res, next) {
+    routeOptions.set(res, { ...routeOptions.get(res), ...options })
+    next()
+  }
+}

@@ -1,0 +1,5 @@
+import { afterwardPlugin } from './plugin.js'
+
+export { afterwardPlugin }
+export type { AfterwardPluginOptions } from './plugin.js'
+export default afterwardPlugin

@@ -1,0 +1,128 @@
+import { Readable } from 'node:stream'
+import fp from 'fastify-plugin'
+import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import {
+  AfterwardEnqueueError,
+  checkAdapterOptions,
+  createFlushStats,
+  enqueueFailureBody,
+  settleAfterResponse,
+  settleScope,
+  traceFrom,
+  type Afterward,
+  type DeferFn,
+  type DeferScope,
+  type FlushStats,
+  type HttpAdapterOptions,
+  type JobOptions,
+} from '@afterward/core'
+
+/** Options of the Fastify plugin. */
+export interface AfterwardPluginOptions extends HttpAdapterOptions {
+  /**
+   * Close the Afterward instance (`afterward.close()`) in Fastify's `onClose`. Set it to `false`
+   * when something else owns the instance (a worker in the same process that closes it).
+   * @defaultValue true
+   */
+  closeOnShutdown?: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /**
+     * Buffers a job for this request and returns its id at once. The job is stored after the
+     * handler finished with a status below 400, before the response goes out; it is dropped on
+     * 4xx, 5xx or a thrown error. Throws `AfterwardInputError` for bad input.
+     */
+    defer: DeferFn
+  }
+  interface FastifyRequest {
+    /** This request's defer scope (set in `onRequest`). */
+    afterwardScope: DeferScope | null
+  }
+  interface FastifyContextConfig {
+    /** Job options of every job deferred in this route: above the task's, below the call site's. */
+    defer?: JobOptions
+  }
+  interface FastifyInstance {
+    /** The Afterward instance given to the plugin. */
+    afterward: Afterward
+    /** Jobs stored and discarded, 503s answered, `after-response` failures. */
+    afterwardStats: Readonly<FlushStats>
+  }
+}
+
+const plugin: FastifyPluginAsync<AfterwardPluginOptions> = async (app, options) => {
+  const { afterward, flush, closeOnShutdown = true } = checkAdapterOptions(
+    options,
+    '@afterward/fastify',
+  )
+  const stats = createFlushStats()
+  app.decorate('afterward', afterward)
+  app.decorate('afterwardStats', stats)
+  app.decorateRequest('afterwardScope', null)
+  app.decorateReply('defer', function defer(this: FastifyReply, task, ...args) {
+    const scope = this.request.afterwardScope
+    if (scope === null) throw new Error('reply.defer is only available inside a request')
+    return scope.defer(task, ...args)
+  } as DeferFn)
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.afterwardScope = afterward.scope({
+      requestId: request.id,
+      options: request.routeOptions.config.defer,
+      trace: traceFrom(request.headers),
+    })
+    done()
+  })
+
+  // A thrown handler (or hook) drops the jobs, whatever status an error handler then picks.
+  app.addHook('onError', (request, _reply, _error, done) => {
+    const scope = request.afterwardScope
+    if (scope?.state === 'open') stats.discarded += scope.discard()
+    done()
+  })
+
+  // onSend runs once the handler is done and before anything is written, for streams too.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const scope = request.afterwardScope
+    const deferToResponse = flush === 'after-response' && reply.statusCode < 400
+    if (scope === null || scope.state !== 'open' || (deferToResponse && scope.size > 0)) {
+      done(null, payload)
+      return
+    }
+    settleScope(scope, reply.statusCode, stats).then(
+      () => done(null, payload),
+      (err: unknown) => {
+        if (payload instanceof Readable) payload.destroy()
+        // Fastify's error handler turns this into a 503 in the app's error format.
+        done(new AfterwardEnqueueError(enqueueFailureBody().message, { cause: err }))
+      },
+    )
+  })
+
+  // after-response mode, and replies that skipped onSend (hijacked): settle what is left.
+  app.addHook('onResponse', (request, reply, done) => {
+    const scope = request.afterwardScope
+    if (scope?.state === 'open') {
+      void settleAfterResponse(scope, reply.statusCode, stats, request.log)
+    }
+    done()
+  })
+
+  if (closeOnShutdown) app.addHook('onClose', () => afterward.close())
+}
+
+/**
+ * The Fastify plugin: adds `reply.defer(task, input, options?)`, whose jobs are stored after the
+ * handler succeeded and before the response is sent. Route options go in `config.defer`.
+ *
+ * @example
+ * await app.register(afterwardPlugin, { afterward })
+ * app.post('/signup', { config: { defer: { retry: { attempts: 8 } } } }, async (req, reply) => {
+ *   const user = await prisma.user.create({ data: req.body })
+ *   const job = reply.defer(sendWelcomeEmail, { userId: user.id })
+ *   return { id: user.id, jobId: job.id }
+ * })
+ */
+export const afterwardPlugin = fp(plugin, { fastify: '5.x', name: '@afterward/fastify' })

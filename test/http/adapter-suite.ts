@@ -1,0 +1,355 @@
+// One suite, run against every HTTP adapter and driver: DESIGN.md points 2 and 3 over real HTTP.
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
+import { pino } from 'pino'
+import {
+  bullmq,
+  defineTask,
+  type Afterward,
+  type AfterwardOptions,
+  type Driver,
+  type FlushMode,
+} from '@afterward/core'
+import { z } from 'zod'
+import { deferred, instance } from '../support/afterward.js'
+import { freePort, startRedisServer, waitFor } from '../support/redis.js'
+import type { HttpAdapter, TestRoute, TestServer } from './adapter.js'
+
+export interface DriverUnderTest {
+  name: string
+  make(): Driver
+}
+
+const email = defineTask({ name: 'send-email', input: z.object({ to: z.email() }), run: () => undefined })
+const plain = defineTask({ name: 'plain', run: (_input: { n: number }) => undefined })
+const fivefold = defineTask({ name: 'fivefold', retry: { attempts: 3 }, run: (_input: number) => undefined })
+
+/** Fails the first two attempts of each job, then succeeds. */
+const flaky = defineTask({
+  name: 'flaky',
+  run(_input: { n: number }, ctx) {
+    if (ctx.job.attempt < 3) throw new Error(`attempt ${ctx.job.attempt} fails`)
+  },
+})
+
+const tasks = [email, plain, fivefold, flaky]
+
+/** A driver wrapper that records every enqueue call and the ids the broker confirmed. */
+function recording(driver: Driver): { driver: Driver; calls: number[]; stored: Set<string> } {
+  const calls: number[] = []
+  const stored = new Set<string>()
+  const proxy = new Proxy(driver, {
+    get(target, key) {
+      if (key === 'enqueue') {
+        return async (records: Parameters<Driver['enqueue']>[0]) => {
+          calls.push(records.length)
+          const results = await target.enqueue(records)
+          for (const result of results) stored.add(result.id)
+          return results
+        }
+      }
+      const value: unknown = Reflect.get(target, key)
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+    },
+  })
+  return { driver: proxy, calls, stored }
+}
+
+/** A pino logger whose lines the test can read. */
+function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = []
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) })
+  return { logger, lines }
+}
+
+export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverUnderTest[]): void {
+  for (const driverUnderTest of drivers) {
+    describe(`${adapter.name} on ${driverUnderTest.name}`, () => {
+      const servers: TestServer[] = []
+      afterEach(async () => {
+        await Promise.allSettled(servers.splice(0).map((s) => s.close()))
+      })
+
+      async function setup(
+        routes: TestRoute[],
+        options: { flush?: FlushMode; driver?: Driver; afterward?: Partial<AfterwardOptions> } = {},
+      ) {
+        const recorder = recording(options.driver ?? driverUnderTest.make())
+        const { logger, lines } = capturingLogger()
+        const afterward = instance({ tasks, driver: recorder.driver, logger, ...options.afterward })
+        const server = await adapter.serve(afterward, routes, { flush: options.flush, logger })
+        servers.push(server)
+        const post = (path: string, init: { headers?: Record<string, string>; body?: unknown } = {}) =>
+          fetch(server.url + path, {
+            method: 'POST',
+            redirect: 'manual',
+            headers: { 'content-type': 'application/json', ...init.headers },
+            body: JSON.stringify(init.body ?? {}),
+          })
+        return { afterward, server, post, lines, ...recorder }
+      }
+
+      const signup: TestRoute = {
+        path: '/signup',
+        handle: ({ defer, requestId }) => {
+          const job = defer(email, { to: 'ada@example.com' })
+          return { kind: 'json', status: 201, body: { jobId: job.id, requestId } }
+        },
+      }
+
+      it('stores the jobs of a 2xx before the client reads the response', async () => {
+        const { afterward, post } = await setup([signup])
+        const response = await post('/signup')
+        expect(response.status).toBe(201)
+        const { jobId, requestId } = (await response.json()) as { jobId: string; requestId: string }
+        const job = await afterward.jobs.get(jobId)
+        expect(job).toMatchObject({ task: 'send-email', requestId, input: { to: 'ada@example.com' } })
+        expect((await afterward.jobs.byRequest(requestId)).map((j) => j.id)).toEqual([jobId])
+      })
+
+      it('stores the jobs of a 3xx redirect', async () => {
+        const { afterward, post } = await setup([
+          {
+            path: '/r',
+            handle: ({ defer }) => {
+              const { id } = defer(plain, { n: 1 })
+              return { kind: 'redirect', to: `/done?job=${id}` }
+            },
+          },
+        ])
+        const response = await post('/r')
+        expect(response.status).toBe(302)
+        const id = new URL(response.headers.get('location')!, 'http://x').searchParams.get('job')!
+        expect(await afterward.jobs.get(id)).toBeDefined()
+      })
+
+      it.each([
+        ['a 4xx', () => ({ kind: 'json', status: 422, body: { error: 'no' } }) as const],
+        ['a 5xx', () => ({ kind: 'empty', status: 503 }) as const],
+        [
+          'a thrown handler',
+          () => {
+            throw new Error('handler failed')
+          },
+        ],
+      ])('discards the jobs of %s', async (_label, answer) => {
+        const { afterward, post, calls, server } = await setup([
+          {
+            path: '/fail',
+            handle: ({ defer }) => {
+              defer(plain, { n: 1 })
+              defer(plain, { n: 2 })
+              return answer()
+            },
+          },
+        ])
+        const response = await post('/fail', { headers: { 'x-request-id': 'req-discard-1' } })
+        expect(response.status).toBeGreaterThanOrEqual(400)
+        await response.arrayBuffer()
+        expect(await afterward.jobs.byRequest('req-discard-1')).toEqual([])
+        expect(calls).toEqual([])
+        expect(server.stats().discarded).toBe(2)
+      })
+
+      it('fails the request with a 500 naming the task and path on invalid input, storing nothing', async () => {
+        const { afterward, post, lines, calls } = await setup([
+          {
+            path: '/bad',
+            handle: ({ defer }) => {
+              defer(plain, { n: 1 })
+              defer(email, { to: 'not an email' })
+              return { kind: 'json', body: {} }
+            },
+          },
+        ])
+        const response = await post('/bad', { headers: { 'x-request-id': 'req-bad-1' } })
+        expect(response.status).toBe(500)
+        await response.arrayBuffer()
+        const logged = lines.find((l) => String((l['err'] as { message?: string })?.message).includes("'send-email'"))
+        expect((logged?.['err'] as { message: string }).message).toContain('input.to')
+        expect(calls).toEqual([])
+        expect(await afterward.jobs.byRequest('req-bad-1')).toEqual([])
+      })
+
+      it('applies per-route retries: 3 attempts succeed where the default of 1 fails', async () => {
+        const fast = { retry: { backoff: { type: 'fixed', delay: 5 } } } as const
+        const { afterward, post } = await setup(
+          [
+            { path: '/retrying', options: { retry: { attempts: 3 } }, handle: ({ defer }) => ({ kind: 'json', body: defer(flaky, { n: 1 }) }) },
+            { path: '/once', handle: ({ defer }) => ({ kind: 'json', body: defer(flaky, { n: 2 }) }) },
+          ],
+          { afterward: { defaults: fast } },
+        )
+        await afterward.worker({ concurrency: 2 }).start()
+        const retried = (await (await post('/retrying')).json()) as { id: string }
+        const once = (await (await post('/once')).json()) as { id: string }
+        expect(await afterward.jobs.wait(retried.id)).toMatchObject({ state: 'completed', attemptsMade: 3 })
+        expect(await afterward.jobs.wait(once.id)).toMatchObject({ state: 'failed', attemptsMade: 1 })
+      })
+
+      it('resolves options call site > route > task > createAfterward defaults', async () => {
+        const route = { retry: { attempts: 4 } }
+        const { afterward, post } = await setup(
+          [
+            { path: '/call', options: route, handle: ({ defer }) => ({ kind: 'json', body: defer(fivefold, 1, { retry: { attempts: 5 } }) }) },
+            { path: '/route', options: route, handle: ({ defer }) => ({ kind: 'json', body: defer(fivefold, 1) }) },
+            { path: '/task', handle: ({ defer }) => ({ kind: 'json', body: defer(fivefold, 1) }) },
+            { path: '/defaults', handle: ({ defer }) => ({ kind: 'json', body: defer(plain, { n: 1 }) }) },
+          ],
+          { afterward: { defaults: { retry: { attempts: 2 } } } },
+        )
+        const attempts: Record<string, number | undefined> = {}
+        for (const path of ['/call', '/route', '/task', '/defaults']) {
+          const { id } = (await (await post(path)).json()) as { id: string }
+          attempts[path] = (await afterward.jobs.get(id))?.maxAttempts
+        }
+        expect(attempts).toEqual({ '/call': 5, '/route': 4, '/task': 3, '/defaults': 2 })
+      })
+
+      it("stores all of a request's jobs in one round trip", async () => {
+        const { afterward, post, calls } = await setup([
+          {
+            path: '/many',
+            handle: ({ defer }) => ({ kind: 'json', body: Array.from({ length: 50 }, (_, n) => defer(plain, { n }).id) }),
+          },
+        ])
+        const response = await post('/many', { headers: { 'x-request-id': 'req-many-1' } })
+        expect(((await response.json()) as string[]).length).toBe(50)
+        expect(calls).toEqual([50])
+        expect(await afterward.jobs.byRequest('req-many-1')).toHaveLength(50)
+      })
+
+      it.each([
+        ['chunked stream', (chunks: string[]) => ({ kind: 'stream', chunks }) as const],
+        ['file', () => ({ kind: 'file', path: textFile() }) as const],
+        ['text', () => ({ kind: 'text', body: 'hello world' }) as const],
+      ])('covers a %s response: the job is stored before the first byte', async (_label, answer) => {
+        const { afterward, post } = await setup([
+          {
+            path: '/stream',
+            handle: ({ defer }) => {
+              defer(plain, { n: 1 })
+              return answer(['hello', ' ', 'world'])
+            },
+          },
+        ])
+        const response = await post('/stream', { headers: { 'x-request-id': 'req-stream-1' } })
+        expect(response.status).toBe(200)
+        expect(await afterward.jobs.byRequest('req-stream-1')).toHaveLength(1)
+        expect(await response.text()).toBe('hello world')
+      })
+
+      it('correlates jobs with the request id, from a valid X-Request-Id', async () => {
+        const { afterward, post } = await setup([signup])
+        const response = await post('/signup', { headers: { 'x-request-id': 'trace-abc.123' } })
+        const body = (await response.json()) as { jobId: string; requestId: string }
+        expect(body.requestId).toBe('trace-abc.123')
+        expect((await afterward.jobs.get(body.jobId))?.requestId).toBe('trace-abc.123')
+      })
+
+      it('in after-response mode, answers first and stores the jobs right after', async () => {
+        const { afterward, post, server } = await setup([signup], { flush: 'after-response' })
+        const response = await post('/signup')
+        expect(response.status).toBe(201)
+        const { jobId } = (await response.json()) as { jobId: string }
+        await waitFor(async () => (await afterward.jobs.get(jobId)) !== undefined, 'job never stored')
+        expect(server.stats().stored).toBe(1)
+      })
+
+      it('closing the app with requests in flight loses no job of a 2xx', async () => {
+        const gate = deferred()
+        let entered = 0
+        const allEntered = deferred()
+        const { post, stored, server } = await setup([
+          {
+            path: '/slow',
+            handle: async ({ defer }) => {
+              if (++entered === 20) allEntered.resolve()
+              await gate.promise
+              return { kind: 'json', body: defer(plain, { n: entered }) }
+            },
+          },
+        ])
+        const responses = Array.from({ length: 20 }, () => post('/slow'))
+        await allEntered.promise
+        const closing = server.close()
+        gate.resolve()
+        const ok: string[] = []
+        for (const response of await Promise.all(responses)) {
+          if (response.status < 300) ok.push(((await response.json()) as { id: string }).id)
+          else await response.arrayBuffer()
+        }
+        await closing
+        expect(ok.length).toBeGreaterThan(0)
+        for (const id of ok) expect(stored.has(id)).toBe(true)
+      })
+
+      if (driverUnderTest.name === 'bullmq') brokerDown(adapter)
+
+      function brokerDown(adapter: HttpAdapter): void {
+        const routes: TestRoute[] = [
+          signup,
+          { path: '/stream', handle: ({ defer }) => (defer(plain, { n: 1 }), { kind: 'stream', chunks: ['a', 'b'] }) },
+          { path: '/bare', handle: () => ({ kind: 'json', body: { ok: true } }) },
+        ]
+        const expect503 = async (response: Response, started: number) => {
+          expect(response.status).toBe(503)
+          expect(response.headers.get('content-type')).toMatch(/application\/json/)
+          expect(await response.json()).toMatchObject({ statusCode: 503, code: 'AFTERWARD_ENQUEUE_FAILED' })
+          expect(performance.now() - started).toBeLessThan(2_000)
+        }
+
+        it(`answers 503 within enqueueTimeout when nothing listens on the Redis port (${adapter.name})`, async () => {
+          const driver = bullmq({ connection: `redis://127.0.0.1:${await freePort()}` })
+          const { post, server } = await setup(routes, { driver, afterward: { enqueueTimeout: 400 } })
+          for (const path of ['/signup', '/stream']) {
+            const started = performance.now()
+            await expect503(await post(path), started)
+          }
+          const bare = await post('/bare')
+          expect(bare.status).toBe(200)
+          expect(await bare.json()).toEqual({ ok: true })
+          expect(server.stats().enqueueFailures).toBe(2)
+        })
+
+        it('answers 503 once the Redis server stops, and stores again after it restarts', async () => {
+          const redis = await startRedisServer()
+          onTestFinished(() => redis.stop())
+          const driver = bullmq({ connection: redis.url })
+          const { post, afterward } = await setup(routes, { driver, afterward: { enqueueTimeout: 400 } })
+          expect((await post('/signup')).status).toBe(201)
+          await redis.stop()
+          const started = performance.now()
+          await expect503(await post('/signup'), started)
+          expect((await post('/bare')).status).toBe(200)
+          await redis.restart()
+          await waitFor(async () => (await post('/signup')).status === 201, 'never recovered')
+          const response = await post('/signup')
+          const { jobId } = (await response.json()) as { jobId: string }
+          expect(await afterward.jobs.get(jobId)).toBeDefined()
+        })
+
+        it('in after-response mode, logs and counts a failed flush, the client having its 2xx', async () => {
+          const driver = bullmq({ connection: `redis://127.0.0.1:${await freePort()}` })
+          const { post, server, lines } = await setup(routes, { driver, flush: 'after-response', afterward: { enqueueTimeout: 300 } })
+          const response = await post('/signup', { headers: { 'x-request-id': 'req-after-1' } })
+          expect(response.status).toBe(201)
+          await waitFor(async () => server.stats().afterResponseFailures === 1, 'failure never counted')
+          expect(lines).toContainEqual(expect.objectContaining({ level: 50, requestId: 'req-after-1' }))
+        })
+      }
+    })
+  }
+}
+
+let file: string | undefined
+function textFile(): string {
+  if (file === undefined) {
+    file = join(mkdtempSync(join(tmpdir(), 'aw-http-')), 'hello.txt')
+    writeFileSync(file, 'hello world')
+  }
+  return file
+}
+
