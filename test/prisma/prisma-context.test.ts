@@ -16,7 +16,7 @@ import {
   type TaskOutcome,
 } from '@afterward/core'
 import { prismaContext, type TransactionClient } from '@afterward/prisma'
-import { instance } from '../support/afterward.js'
+import { deferred, instance } from '../support/afterward.js'
 import {
   adminUrl,
   connectionsOf,
@@ -179,6 +179,76 @@ describe.each(drivers)('prismaContext with transaction: true (%s)', (_name, make
   })
 })
 
+describe('prismaContext timeouts (memory)', () => {
+  const sleeper = defineTask({
+    name: 'sleeper',
+    retry: { attempts: 1 },
+    timeout: 200,
+    async run(input: { hold: number }, ctx: TaskContext) {
+      const prisma = ctx.db as Db
+      await prisma.note.create({ data: { jobId: ctx.job.id, body: 'sleeper' } })
+      await prisma.$executeRawUnsafe(`SELECT pg_sleep(${input.hold})`)
+    },
+  })
+
+  async function runOne(statementTimeout: boolean) {
+    const applicationName = appName()
+    const { outcomes, provider } = probe()
+    const afterward = instance({
+      tasks: [sleeper],
+      driver: memory(),
+      context: {
+        probe: provider,
+        db: prismaContext(factory(applicationName), { transaction: true, statementTimeout }),
+      },
+    })
+    await afterward.worker({ concurrency: 1 }).start()
+    const started = performance.now()
+    const { id } = await afterward.enqueue(sleeper, { hold: 1.5 })
+    await waitFor(async () => outcomes.length === 1, 'the task did not finish', 5_000)
+    const ms = performance.now() - started
+    expect(outcomes[0]!.status).toBe('timeout')
+    expect(idleInTransaction(await connectionsOf(applicationName))).toEqual([])
+    expect(await check.note.count({ where: { jobId: id } })).toBe(0)
+    return ms
+  }
+
+  it('has PostgreSQL cancel a query still running at the deadline (statement_timeout)', async () => {
+    const ms = await runOne(true)
+    expect(ms).toBeLessThan(1_000)
+    // Without it, the rollback waits behind the query on its connection.
+    expect(await runOne(false)).toBeGreaterThan(1_400)
+    console.info(`[prisma statement_timeout] timed-out attempt released after ${Math.round(ms)} ms`)
+  })
+
+  it('gives up waiting for a connection at the deadline, leaking no transaction', async () => {
+    const applicationName = appName()
+    const { outcomes, provider } = probe()
+    const afterward = instance({
+      tasks: [sleeper],
+      driver: memory(),
+      context: {
+        probe: provider,
+        db: prismaContext(factory(applicationName), { transaction: true, poolSize: 1 }),
+      },
+    })
+    await afterward.worker({ concurrency: 6 }).start()
+    const scope = afterward.scope()
+    for (let n = 0; n < 6; n++) scope.defer(sleeper, { hold: 0.06 })
+    const ids = (await scope.flush()).map((r) => r.id)
+    await waitFor(async () => outcomes.length === 6, 'not every job finished', 5_000)
+    const succeeded = outcomes.filter((o) => o.status === 'success').map((o) => o.id)
+    expect(succeeded.length).toBeGreaterThan(0)
+    expect(succeeded.length).toBeLessThan(6)
+    await new Promise((resolve) => setTimeout(resolve, 300)) // any abandoned start is rolled back
+    const rows = await connectionsOf(applicationName)
+    expect(rows.length).toBeLessThanOrEqual(1)
+    expect(idleInTransaction(rows)).toEqual([])
+    const notes = await check.note.findMany({ where: { jobId: { in: ids } } })
+    expect(notes.map((n) => n.jobId).sort()).toEqual(succeeded.sort())
+  })
+})
+
 describe('prismaContext without a transaction (bullmq)', () => {
   it('writes are not rolled back, and no connection is left busy once queries finish', async () => {
     const applicationName = appName()
@@ -293,6 +363,40 @@ describe('prismaContext lifecycle', () => {
     await afterward.jobs.wait(first!.id)
     expect((await connectionsOf(applicationName)).length).toBeGreaterThan(0)
     await worker.close()
+    await waitFor(
+      async () => (await connectionsOf(applicationName)).length === 0,
+      'connections remain after close',
+      2_000,
+    )
+  })
+
+  it('rolls back a task aborted at shutdown past the grace period', async () => {
+    const applicationName = appName()
+    const { outcomes, provider } = probe()
+    const started = deferred()
+    const hang = defineTask({
+      name: 'hang',
+      async run(_input: undefined, ctx: TaskContext) {
+        await (ctx.db as Db).note.create({ data: { jobId: ctx.job.id, body: 'hang' } })
+        started.resolve()
+        await new Promise(() => {})
+      },
+    })
+    const afterward = instance({
+      tasks: [hang],
+      driver: memory(),
+      context: {
+        probe: provider,
+        db: prismaContext(factory(applicationName), { transaction: true }),
+      },
+    })
+    const worker = afterward.worker({ concurrency: 1, gracePeriod: 100 })
+    await worker.start()
+    const { id } = await afterward.enqueue(hang)
+    await started.promise
+    await worker.close()
+    expect(outcomes).toEqual([expect.objectContaining({ id, status: 'shutdown' })])
+    expect(await check.note.count({ where: { jobId: id } })).toBe(0)
     await waitFor(
       async () => (await connectionsOf(applicationName)).length === 0,
       'connections remain after close',
