@@ -62,13 +62,3 @@ export {
   traceFrom,
 } from './http-adapter.js'
 export type { FlushMode, FlushStats, HttpAdapterOptions } from './http-adapter.js'
-export {
-  checkAdapterOptions,
-  createFlushStats,
-  enqueueFailureBody,
-  requestIdFrom,
-  settleAfterResponse,
-  settleScope,
-  traceFrom,
-} from './http-adapter.js'
-export type { FlushMode, FlushStats, HttpAdapterOptions } from './http-adapter.js'
