@@ -196,16 +196,27 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
 
     describe('running jobs', () => {
       it('runs a job with its typed input and reports it completed', async () => {
-        const seen = deferred<{ input: unknown; attempt: number; requestId: string | undefined }>()
+        const seen = deferred<{
+          input: unknown
+          attempt: number
+          requestId: string | undefined
+          trace: unknown
+        }>()
         const task = defineTask({
           name: 'greet',
           input: z.object({ name: z.string().transform((s) => s.toUpperCase()) }),
           run(input, ctx) {
-            seen.resolve({ input, attempt: ctx.job.attempt, requestId: ctx.job.requestId })
+            seen.resolve({
+              input,
+              attempt: ctx.job.attempt,
+              requestId: ctx.job.requestId,
+              trace: ctx.job.trace,
+            })
           },
         })
         const afterward = instance({ tasks: [task], driver: makeDriver() })
-        const scope = afterward.scope({ requestId: 'req-run' })
+        const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+        const scope = afterward.scope({ requestId: 'req-run', trace: { traceparent } })
         const { id } = scope.defer(task, { name: 'ada' })
         await scope.flush()
         await afterward.worker({ concurrency: 2 }).start()
@@ -213,6 +224,7 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
           input: { name: 'ADA' },
           attempt: 1,
           requestId: 'req-run',
+          trace: { traceparent },
         })
         const done = await afterward.jobs.wait(id)
         expect(done).toMatchObject({

@@ -55,6 +55,7 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
     requestId: job.requestId,
     key: job.options.key,
     createdAt: new Date(job.createdAt),
+    trace: job.trace,
   }
   const acquireInfo: AcquireInfo = { ...meta, signal: controller.signal, deadline }
   const acquired: { name: string; value: unknown }[] = []

@@ -33,6 +33,8 @@ export interface JobMeta {
   requestId: string | undefined
   key: string | undefined
   createdAt: Date
+  /** W3C trace context carried from the request (`traceparent`, `tracestate`), if any. */
+  trace: Record<string, string> | undefined
 }
 
 /** `ctx.defer` and a scope's `defer`: buffer a job, get its id at once. */
