@@ -1,0 +1,104 @@
+// The Fastify app: routes only. Database, mailer and Afterward come from `services`.
+import { AfterwardInputError, requestIdFrom } from '@afterward/core'
+import {
+  paymentProvider,
+  reserveStock,
+  sendOrderConfirmation,
+  sendRefundEmail,
+  sendWelcomeEmail,
+  type Services,
+} from '@afterward/example-shared'
+import afterwardPlugin from '@afterward/fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { z } from 'zod'
+
+const signupBody = z.object({ email: z.email(), name: z.string().min(1) })
+const orderBody = z.object({
+  key: z.string().min(1).max(100),
+  email: z.email(),
+  item: z.string().min(1),
+  quantity: z.number().int().positive(),
+})
+
+/**
+ * Builds the app on `services`. Closing the app closes Afterward (the plugin's `onClose`);
+ * `services.close()` closes the database too.
+ *
+ * @example
+ * const app = await buildApp(services)
+ * await app.listen({ port: 3000 })
+ */
+export async function buildApp(services: Services, logger?: Logger): Promise<FastifyInstance> {
+  const { afterward, db } = services
+  const loggerInstance: FastifyBaseLogger | undefined = logger
+  const app = Fastify({
+    ...(loggerInstance === undefined ? {} : { loggerInstance }),
+    // Jobs carry the request id: take the caller's X-Request-Id or make one, and echo it.
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
+  })
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  await app.register(afterwardPlugin, { afterward })
+
+  app.post('/signup', async (request, reply) => {
+    const { email, name } = signupBody.parse(request.body)
+    const user = await db.prisma.user.create({ data: { email, name } })
+    const job = reply.defer(sendWelcomeEmail, { userId: user.id })
+    return reply.code(201).send({ userId: user.id, jobId: job.id })
+  })
+
+  // Every job of this route: 4 attempts 100 ms apart, held 500 ms so that a double-submitted
+  // order (same key, see the `key` option below) stores its jobs once.
+  const orderJobs = {
+    retry: { attempts: 4, backoff: { type: 'fixed', delay: 100 } },
+    delay: 500,
+  } as const
+  app.post('/orders', { config: { defer: orderJobs } }, async (request, reply) => {
+    const { key, ...data } = orderBody.parse(request.body)
+    const existing = await db.prisma.order.findUnique({ where: { key } })
+    const order = existing ?? (await db.prisma.order.create({ data: { key, ...data } }))
+    const jobs = [
+      reply.defer(sendOrderConfirmation, { orderId: order.id }, { key: `order-${key}` }),
+      reply.defer(reserveStock, { orderId: order.id }, { key: `order-${key}` }),
+    ]
+    return reply
+      .code(existing ? 200 : 201)
+      .send({ orderId: order.id, jobIds: jobs.map((j) => j.id) })
+  })
+
+  // Defers the refund email, then the payment provider fails: the request ends in a 502 and
+  // its job is dropped, so no one is told about a refund that did not happen.
+  app.post<{ Params: { key: string } }>('/orders/:key/refund', async (request, reply) => {
+    const order = await db.prisma.order.findUnique({ where: { key: request.params.key } })
+    if (order === null) return reply.code(404).send({ message: 'no such order' })
+    const job = reply.defer(sendRefundEmail, { orderId: order.id })
+    await paymentProvider.refund(order.key)
+    return { jobId: job.id }
+  })
+
+  // Resends the welcome email. The id is not checked here: the task's schema checks it when
+  // the job is deferred (try /users/abc/welcome-email).
+  app.post<{ Params: { id: string } }>('/users/:id/welcome-email', async (request, reply) => {
+    const job = reply.defer(sendWelcomeEmail, { userId: Number(request.params.id) })
+    return reply.code(202).send({ jobId: job.id })
+  })
+
+  app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => {
+    const job = await afterward.jobs.get(request.params.id)
+    return job ?? reply.code(404).send({ message: 'no such job' })
+  })
+  app.get<{ Params: { id: string } }>('/requests/:id/jobs', (request) =>
+    afterward.jobs.byRequest(request.params.id),
+  )
+
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof z.ZodError)
+      return reply.code(400).send({ message: z.prettifyError(error) })
+    if (error instanceof AfterwardInputError)
+      return reply.code(400).send({ code: error.code, message: error.message })
+    throw error
+  })
+  return app
+}

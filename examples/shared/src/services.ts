@@ -1,0 +1,88 @@
+// Everything an example app needs besides its routes: database, mailer, Afterward instance and
+// (optionally) its worker, chosen from the settings.
+import {
+  bullmq,
+  createAfterward,
+  memory,
+  type Afterward,
+  type ContextProvider,
+  type MemoryDriver,
+  type Worker,
+} from '@afterward/core'
+import { prismaContext } from '@afterward/prisma'
+import type { Logger } from 'pino'
+import { WORKER_CONCURRENCY, openDatabase, type Database } from './database.js'
+import { createMailer, type Mailer } from './mailer.js'
+import type { Settings } from './settings.js'
+import { tasks } from './tasks.js'
+
+/** What `createServices` returns. */
+export interface Services {
+  settings: Settings
+  db: Database
+  mailer: Mailer
+  afterward: Afterward
+  /** Set with the memory() driver: `drain()` waits until every job has finished. */
+  memoryDriver: MemoryDriver | undefined
+  /** One line per service, for start-up banners and the demo report. */
+  describe(): string[]
+  /** Starts a worker in this process (the memory() driver needs one here). */
+  startWorker(): Promise<Worker>
+  /** Closes Afterward (and its workers), then the database. */
+  close(): Promise<void>
+}
+
+/**
+ * Opens the database, makes the mailer and the Afterward instance for `settings`.
+ *
+ * @example
+ * const services = await createServices(loadSettings())
+ * await services.startWorker()
+ */
+export async function createServices(settings: Settings, logger?: Logger): Promise<Services> {
+  const db = await openDatabase(settings)
+  const mailer = createMailer(settings)
+  const memoryDriver = settings.redisUrl === undefined ? memory() : undefined
+  const mail: ContextProvider<Mailer> = { acquire: () => mailer }
+  const afterward = createAfterward({
+    tasks,
+    driver: memoryDriver ?? bullmq({ connection: settings.redisUrl! }),
+    // The HTTP app keeps using the client: the database is closed by close() below.
+    context: {
+      db: prismaContext(db.prisma, { poolSize: db.poolSize, disconnectOnClose: false }),
+      mail,
+    },
+    ...(logger === undefined ? {} : { logger }),
+  })
+  let workerStarted = false
+  return {
+    settings,
+    db,
+    mailer,
+    afterward,
+    memoryDriver,
+    describe: () => [
+      `queue:    ${memoryDriver ? 'memory() driver (in this process, not durable)' : `BullMQ on ${redactUrl(settings.redisUrl!)}`}` +
+        (workerStarted ? ', worker in this process' : ', no worker in this process'),
+      `database: ${db.description}`,
+      `mail:     ${mailer.description}`,
+    ],
+    async startWorker() {
+      const worker = afterward.worker({ concurrency: WORKER_CONCURRENCY })
+      await worker.start()
+      workerStarted = true
+      return worker
+    },
+    async close() {
+      await afterward.close()
+      await db.close()
+    },
+  }
+}
+
+/** A URL without its password, for printing. */
+export function redactUrl(url: string): string {
+  const parsed = new URL(url)
+  if (parsed.password !== '') parsed.password = '***'
+  return parsed.toString()
+}
