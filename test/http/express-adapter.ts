@@ -44,6 +44,8 @@ export function expressAdapter(name: string, express: ExpressFactory): HttpAdapt
       }
       const server = app.listen(0, '127.0.0.1')
       await once(server, 'listening')
+      // close() waits for keep-alive connections that were busy when it started; keep that short.
+      server.keepAliveTimeout = 100
       const { port } = server.address() as AddressInfo
       return {
         url: `http://127.0.0.1:${port}`,

@@ -9,7 +9,13 @@ import type { HttpAdapter } from './adapter.js'
 export const fastifyAdapter: HttpAdapter = {
   name: 'fastify',
   async serve(afterward, routes, { flush, logger }) {
-    const app = Fastify({ loggerInstance: logger, requestIdHeader: 'x-request-id', genReqId: () => randomUUID() })
+    const app = Fastify({
+      loggerInstance: logger,
+      requestIdHeader: 'x-request-id',
+      genReqId: () => randomUUID(),
+      // close() waits for keep-alive connections that were busy when it started; keep that short.
+      keepAliveTimeout: 100,
+    })
     await app.register(afterwardPlugin, { afterward, flush })
     for (const route of routes) {
       app.post(route.path, { config: { defer: route.options } }, async (request, reply) => {
