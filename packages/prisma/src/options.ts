@@ -1,7 +1,12 @@
 import { AfterwardError, ErrorCode } from '@afterward/core'
 import type { PrismaTransactionOptions } from './types.js'
 
-/** Options of {@link prismaContext}. */
+/**
+ * Options of `prismaContext`.
+ *
+ * @example
+ * prismaContext(prisma, { transaction: true, poolSize: 10, disconnectOnClose: false })
+ */
 export interface PrismaContextOptions {
   /**
    * Run each task attempt in an interactive transaction: `ctx.db` is the transaction client,

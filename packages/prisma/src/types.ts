@@ -1,7 +1,12 @@
 // Prisma, typed structurally: any Prisma 7 client (generated, extended with `$extends`, or a
 // test double of the same shape) fits without this package importing `@prisma/client`.
 
-/** Options of an interactive transaction, as `prisma.$transaction(fn, options)` takes them. */
+/**
+ * Options of an interactive transaction, as `prisma.$transaction(fn, options)` takes them.
+ *
+ * @example
+ * prismaContext(prisma, { transaction: true, transactionOptions: { isolationLevel: 'Serializable' } })
+ */
 export interface PrismaTransactionOptions {
   /** Longest wait for a connection to start the transaction on, in ms. */
   maxWait?: number
@@ -36,7 +41,12 @@ export interface PrismaClientLike {
  */
 export type TransactionClient<C> = Omit<C, '$connect' | '$disconnect' | '$on' | '$use' | '$extends'>
 
-/** What a client factory learns from the worker. */
+/**
+ * What a client factory learns from the worker.
+ *
+ * @example
+ * prismaContext(({ poolSize }) => new PrismaClient({ adapter: new PrismaPg({ connectionString, max: poolSize }) }))
+ */
 export interface PrismaFactoryInfo {
   /** Connections the client's pool should hold: pass it as `max` to `PrismaPg`. */
   poolSize: number
