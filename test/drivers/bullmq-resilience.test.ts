@@ -45,7 +45,8 @@ describe('bullmq driver when Redis is not there', () => {
       driver: bullmq({ connection: redis.url }),
       enqueueTimeout: 500,
     })
-    const before = await afterward.enqueue(ping, 1)
+    // The first enqueue also connects and loads BullMQ's scripts, which can outlast 500 ms on a busy machine.
+    const before = await eventually(() => afterward.enqueue(ping, 1))
     expect((await afterward.jobs.get(before.id))?.state).toBe('waiting')
 
     await redis.stop()

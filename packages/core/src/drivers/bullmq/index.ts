@@ -155,7 +155,13 @@ export function bullmq(options: BullmqDriverOptions): Driver {
       const [added] = await Promise.all([
         Promise.all(
           [...byQueue].map(async ([name, group]) => {
-            const jobs = await (await queue(name)).addBulk(group.map(toBullJob))
+            const q = await queue(name)
+            // A lone job skips the MULTI that addBulk wraps around its jobs.
+            const bullJobs = group.map(toBullJob)
+            const only = bullJobs.length === 1 ? bullJobs[0] : undefined
+            const jobs = only
+              ? [await q.add(only.name, only.data, only.opts)]
+              : await q.addBulk(bullJobs)
             return group.map((r, i) => ({ record: r, storedId: jobs[i]?.id }))
           }),
         ),
