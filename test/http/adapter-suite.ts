@@ -7,13 +7,13 @@ import { pino } from 'pino'
 import {
   bullmq,
   defineTask,
-  type Afterward,
   type AfterwardOptions,
   type Driver,
   type FlushMode,
 } from '@afterward/core'
 import { z } from 'zod'
 import { deferred, instance } from '../support/afterward.js'
+import { createPrisma, createTestDatabase } from '../support/pg.js'
 import { freePort, startRedisServer, waitFor } from '../support/redis.js'
 import type { HttpAdapter, TestRoute, TestServer } from './adapter.js'
 
@@ -22,9 +22,17 @@ export interface DriverUnderTest {
   make(): Driver
 }
 
-const email = defineTask({ name: 'send-email', input: z.object({ to: z.email() }), run: () => undefined })
+const email = defineTask({
+  name: 'send-email',
+  input: z.object({ to: z.email() }),
+  run: () => undefined,
+})
 const plain = defineTask({ name: 'plain', run: (_input: { n: number }) => undefined })
-const fivefold = defineTask({ name: 'fivefold', retry: { attempts: 3 }, run: (_input: number) => undefined })
+const fivefold = defineTask({
+  name: 'fivefold',
+  retry: { attempts: 3 },
+  run: (_input: number) => undefined,
+})
 
 /** Fails the first two attempts of each job, then succeeds. */
 const flaky = defineTask({
@@ -51,7 +59,9 @@ function recording(driver: Driver): { driver: Driver; calls: number[]; stored: S
         }
       }
       const value: unknown = Reflect.get(target, key)
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value
     },
   })
   return { driver: proxy, calls, stored }
@@ -60,7 +70,10 @@ function recording(driver: Driver): { driver: Driver; calls: number[]; stored: S
 /** A pino logger whose lines the test can read. */
 function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = []
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) })
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line)) },
+  )
   return { logger, lines }
 }
 
@@ -81,7 +94,10 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         const afterward = instance({ tasks, driver: recorder.driver, logger, ...options.afterward })
         const server = await adapter.serve(afterward, routes, { flush: options.flush, logger })
         servers.push(server)
-        const post = (path: string, init: { headers?: Record<string, string>; body?: unknown } = {}) =>
+        const post = (
+          path: string,
+          init: { headers?: Record<string, string>; body?: unknown } = {},
+        ) =>
           fetch(server.url + path, {
             method: 'POST',
             redirect: 'manual',
@@ -105,7 +121,11 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         expect(response.status).toBe(201)
         const { jobId, requestId } = (await response.json()) as { jobId: string; requestId: string }
         const job = await afterward.jobs.get(jobId)
-        expect(job).toMatchObject({ task: 'send-email', requestId, input: { to: 'ada@example.com' } })
+        expect(job).toMatchObject({
+          task: 'send-email',
+          requestId,
+          input: { to: 'ada@example.com' },
+        })
         expect((await afterward.jobs.byRequest(requestId)).map((j) => j.id)).toEqual([jobId])
       })
 
@@ -167,7 +187,9 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         const response = await post('/bad', { headers: { 'x-request-id': 'req-bad-1' } })
         expect(response.status).toBe(500)
         await response.arrayBuffer()
-        const logged = lines.find((l) => String((l['err'] as { message?: string })?.message).includes("'send-email'"))
+        const logged = lines.find((l) =>
+          String((l['err'] as { message?: string })?.message).includes("'send-email'"),
+        )
         expect((logged?.['err'] as { message: string }).message).toContain('input.to')
         expect(calls).toEqual([])
         expect(await afterward.jobs.byRequest('req-bad-1')).toEqual([])
@@ -177,26 +199,53 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         const fast = { retry: { backoff: { type: 'fixed', delay: 5 } } } as const
         const { afterward, post } = await setup(
           [
-            { path: '/retrying', options: { retry: { attempts: 3 } }, handle: ({ defer }) => ({ kind: 'json', body: defer(flaky, { n: 1 }) }) },
-            { path: '/once', handle: ({ defer }) => ({ kind: 'json', body: defer(flaky, { n: 2 }) }) },
+            {
+              path: '/retrying',
+              options: { retry: { attempts: 3 } },
+              handle: ({ defer }) => ({ kind: 'json', body: defer(flaky, { n: 1 }) }),
+            },
+            {
+              path: '/once',
+              handle: ({ defer }) => ({ kind: 'json', body: defer(flaky, { n: 2 }) }),
+            },
           ],
           { afterward: { defaults: fast } },
         )
         await afterward.worker({ concurrency: 2 }).start()
         const retried = (await (await post('/retrying')).json()) as { id: string }
         const once = (await (await post('/once')).json()) as { id: string }
-        expect(await afterward.jobs.wait(retried.id)).toMatchObject({ state: 'completed', attemptsMade: 3 })
-        expect(await afterward.jobs.wait(once.id)).toMatchObject({ state: 'failed', attemptsMade: 1 })
+        expect(await afterward.jobs.wait(retried.id)).toMatchObject({
+          state: 'completed',
+          attemptsMade: 3,
+        })
+        expect(await afterward.jobs.wait(once.id)).toMatchObject({
+          state: 'failed',
+          attemptsMade: 1,
+        })
       })
 
       it('resolves options call site > route > task > createAfterward defaults', async () => {
         const route = { retry: { attempts: 4 } }
         const { afterward, post } = await setup(
           [
-            { path: '/call', options: route, handle: ({ defer }) => ({ kind: 'json', body: defer(fivefold, 1, { retry: { attempts: 5 } }) }) },
-            { path: '/route', options: route, handle: ({ defer }) => ({ kind: 'json', body: defer(fivefold, 1) }) },
+            {
+              path: '/call',
+              options: route,
+              handle: ({ defer }) => ({
+                kind: 'json',
+                body: defer(fivefold, 1, { retry: { attempts: 5 } }),
+              }),
+            },
+            {
+              path: '/route',
+              options: route,
+              handle: ({ defer }) => ({ kind: 'json', body: defer(fivefold, 1) }),
+            },
             { path: '/task', handle: ({ defer }) => ({ kind: 'json', body: defer(fivefold, 1) }) },
-            { path: '/defaults', handle: ({ defer }) => ({ kind: 'json', body: defer(plain, { n: 1 }) }) },
+            {
+              path: '/defaults',
+              handle: ({ defer }) => ({ kind: 'json', body: defer(plain, { n: 1 }) }),
+            },
           ],
           { afterward: { defaults: { retry: { attempts: 2 } } } },
         )
@@ -212,7 +261,10 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         const { afterward, post, calls } = await setup([
           {
             path: '/many',
-            handle: ({ defer }) => ({ kind: 'json', body: Array.from({ length: 50 }, (_, n) => defer(plain, { n }).id) }),
+            handle: ({ defer }) => ({
+              kind: 'json',
+              body: Array.from({ length: 50 }, (_, n) => defer(plain, { n }).id),
+            }),
           },
         ])
         const response = await post('/many', { headers: { 'x-request-id': 'req-many-1' } })
@@ -225,21 +277,24 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         ['chunked stream', (chunks: string[]) => ({ kind: 'stream', chunks }) as const],
         ['file', () => ({ kind: 'file', path: textFile() }) as const],
         ['text', () => ({ kind: 'text', body: 'hello world' }) as const],
-      ])('covers a %s response: the job is stored before the first byte', async (_label, answer) => {
-        const { afterward, post } = await setup([
-          {
-            path: '/stream',
-            handle: ({ defer }) => {
-              defer(plain, { n: 1 })
-              return answer(['hello', ' ', 'world'])
+      ])(
+        'covers a %s response: the job is stored before the first byte',
+        async (_label, answer) => {
+          const { afterward, post } = await setup([
+            {
+              path: '/stream',
+              handle: ({ defer }) => {
+                defer(plain, { n: 1 })
+                return answer(['hello', ' ', 'world'])
+              },
             },
-          },
-        ])
-        const response = await post('/stream', { headers: { 'x-request-id': 'req-stream-1' } })
-        expect(response.status).toBe(200)
-        expect(await afterward.jobs.byRequest('req-stream-1')).toHaveLength(1)
-        expect(await response.text()).toBe('hello world')
-      })
+          ])
+          const response = await post('/stream', { headers: { 'x-request-id': 'req-stream-1' } })
+          expect(response.status).toBe(200)
+          expect(await afterward.jobs.byRequest('req-stream-1')).toHaveLength(1)
+          expect(await response.text()).toBe('hello world')
+        },
+      )
 
       it('correlates jobs with the request id, from a valid X-Request-Id', async () => {
         const { afterward, post } = await setup([signup])
@@ -254,7 +309,10 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         const response = await post('/signup')
         expect(response.status).toBe(201)
         const { jobId } = (await response.json()) as { jobId: string }
-        await waitFor(async () => (await afterward.jobs.get(jobId)) !== undefined, 'job never stored')
+        await waitFor(
+          async () => (await afterward.jobs.get(jobId)) !== undefined,
+          'job never stored',
+        )
         expect(server.stats().stored).toBe(1)
       })
 
@@ -286,24 +344,81 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         for (const id of ok) expect(stored.has(id)).toBe(true)
       })
 
+      it('200 concurrent requests commit a row in a transaction; every job finds its row', async () => {
+        const db = await createTestDatabase()
+        const prisma = createPrisma(db.url, { max: 20 })
+        onTestFinished(async () => {
+          await prisma.$disconnect()
+          await db.drop()
+        })
+        const missing: string[] = []
+        const readNote = defineTask({
+          name: 'read-note',
+          async run(_input: { body: string }, ctx) {
+            const note = await prisma.note.findUnique({ where: { jobId: ctx.job.id } })
+            if (note === null) missing.push(ctx.job.id)
+          },
+        })
+        const { afterward, post } = await setup(
+          [
+            {
+              path: '/note',
+              handle: async ({ defer, body }) => {
+                const text = (body as { text: string }).text
+                const job = await prisma.$transaction(
+                  async (tx) => {
+                    const deferred = defer(readNote, { body: text })
+                    await tx.note.create({ data: { jobId: deferred.id, body: text } })
+                    return deferred
+                  },
+                  { maxWait: 20_000, timeout: 20_000 },
+                )
+                return { kind: 'json', status: 201, body: job }
+              },
+            },
+          ],
+          { afterward: { tasks: [...tasks, readNote] } },
+        )
+        await afterward.worker({ concurrency: 20 }).start()
+        const responses = await Promise.all(
+          Array.from({ length: 200 }, (_, n) => post('/note', { body: { text: `note ${n}` } })),
+        )
+        const ids = await Promise.all(
+          responses.map(async (r) => ((await r.json()) as { id: string }).id),
+        )
+        expect(responses.every((r) => r.status === 201)).toBe(true)
+        const jobs = await Promise.all(ids.map((id) => afterward.jobs.wait(id)))
+        expect(jobs.every((j) => j.state === 'completed')).toBe(true)
+        expect(missing).toEqual([])
+      })
+
       if (driverUnderTest.name === 'bullmq') brokerDown(adapter)
 
       function brokerDown(adapter: HttpAdapter): void {
         const routes: TestRoute[] = [
           signup,
-          { path: '/stream', handle: ({ defer }) => (defer(plain, { n: 1 }), { kind: 'stream', chunks: ['a', 'b'] }) },
+          {
+            path: '/stream',
+            handle: ({ defer }) => (defer(plain, { n: 1 }), { kind: 'stream', chunks: ['a', 'b'] }),
+          },
           { path: '/bare', handle: () => ({ kind: 'json', body: { ok: true } }) },
         ]
         const expect503 = async (response: Response, started: number) => {
           expect(response.status).toBe(503)
           expect(response.headers.get('content-type')).toMatch(/application\/json/)
-          expect(await response.json()).toMatchObject({ statusCode: 503, code: 'AFTERWARD_ENQUEUE_FAILED' })
+          expect(await response.json()).toMatchObject({
+            statusCode: 503,
+            code: 'AFTERWARD_ENQUEUE_FAILED',
+          })
           expect(performance.now() - started).toBeLessThan(2_000)
         }
 
         it(`answers 503 within enqueueTimeout when nothing listens on the Redis port (${adapter.name})`, async () => {
           const driver = bullmq({ connection: `redis://127.0.0.1:${await freePort()}` })
-          const { post, server } = await setup(routes, { driver, afterward: { enqueueTimeout: 400 } })
+          const { post, server } = await setup(routes, {
+            driver,
+            afterward: { enqueueTimeout: 400 },
+          })
           for (const path of ['/signup', '/stream']) {
             const started = performance.now()
             await expect503(await post(path), started)
@@ -318,7 +433,10 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
           const redis = await startRedisServer()
           onTestFinished(() => redis.stop())
           const driver = bullmq({ connection: redis.url })
-          const { post, afterward } = await setup(routes, { driver, afterward: { enqueueTimeout: 400 } })
+          const { post, afterward } = await setup(routes, {
+            driver,
+            afterward: { enqueueTimeout: 400 },
+          })
           expect((await post('/signup')).status).toBe(201)
           await redis.stop()
           const started = performance.now()
@@ -333,11 +451,20 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
 
         it('in after-response mode, logs and counts a failed flush, the client having its 2xx', async () => {
           const driver = bullmq({ connection: `redis://127.0.0.1:${await freePort()}` })
-          const { post, server, lines } = await setup(routes, { driver, flush: 'after-response', afterward: { enqueueTimeout: 300 } })
+          const { post, server, lines } = await setup(routes, {
+            driver,
+            flush: 'after-response',
+            afterward: { enqueueTimeout: 300 },
+          })
           const response = await post('/signup', { headers: { 'x-request-id': 'req-after-1' } })
           expect(response.status).toBe(201)
-          await waitFor(async () => server.stats().afterResponseFailures === 1, 'failure never counted')
-          expect(lines).toContainEqual(expect.objectContaining({ level: 50, requestId: 'req-after-1' }))
+          await waitFor(
+            async () => server.stats().afterResponseFailures === 1,
+            'failure never counted',
+          )
+          expect(lines).toContainEqual(
+            expect.objectContaining({ level: 50, requestId: 'req-after-1' }),
+          )
         })
       }
     })
@@ -352,4 +479,3 @@ function textFile(): string {
   }
   return file
 }
-

@@ -44,5 +44,9 @@ export interface ServeOptions {
 
 export interface HttpAdapter {
   readonly name: string
-  serve(afterward: Afterward, routes: readonly TestRoute[], options: ServeOptions): Promise<TestServer>
+  serve(
+    afterward: Afterward,
+    routes: readonly TestRoute[],
+    options: ServeOptions,
+  ): Promise<TestServer>
 }

@@ -6,7 +6,9 @@ import type { Express, NextFunction, Request, Response } from 'express'
 import { afterwardMiddleware, deferOptions } from '@afterward/express'
 import type { HttpAdapter } from './adapter.js'
 
-type ExpressFactory = (() => Express) & { json(): (req: Request, res: Response, next: NextFunction) => void }
+type ExpressFactory = (() => Express) & {
+  json(): (req: Request, res: Response, next: NextFunction) => void
+}
 
 export function expressAdapter(name: string, express: ExpressFactory): HttpAdapter {
   return {
@@ -20,7 +22,13 @@ export function expressAdapter(name: string, express: ExpressFactory): HttpAdapt
         // Express 4 does not catch rejected promises: hand them to next() ourselves.
         const handler = (req: Request, res: Response, next: NextFunction): void => {
           Promise.resolve()
-            .then(() => route.handle({ defer: res.defer, requestId: String(res.getHeader('x-request-id')), body: req.body }))
+            .then(() =>
+              route.handle({
+                defer: res.defer,
+                requestId: String(res.getHeader('x-request-id')),
+                body: req.body,
+              }),
+            )
             .then((result) => {
               switch (result.kind) {
                 case 'json':
@@ -51,7 +59,9 @@ export function expressAdapter(name: string, express: ExpressFactory): HttpAdapt
         url: `http://127.0.0.1:${port}`,
         stats: () => middleware.stats,
         async close() {
-          const closed = new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())))
+          const closed = new Promise<void>((resolve, reject) =>
+            server.close((err) => (err ? reject(err) : resolve())),
+          )
           server.closeIdleConnections()
           await closed
           await afterward.close()

@@ -22,7 +22,8 @@ export function holdResponse(
   const restore = (): void => {
     for (const m of OUTPUT) target[m] = originals[m]
   }
-  const result = (m: Output): unknown => (m === 'write' ? true : m === 'flushHeaders' ? undefined : res)
+  const result = (m: Output): unknown =>
+    m === 'write' ? true : m === 'flushHeaders' ? undefined : res
 
   for (const m of OUTPUT) {
     target[m] = function held_(...args: unknown[]): unknown {

@@ -77,7 +77,10 @@ export function afterwardMiddleware(options: AfterwardMiddlewareOptions): Afterw
     } as DeferFn
 
     if (flush === 'after-response') {
-      res.once('finish', () => void settleAfterResponse(scopeOf(), res.statusCode, stats, afterward.log))
+      res.once(
+        'finish',
+        () => void settleAfterResponse(scopeOf(), res.statusCode, stats, afterward.log),
+      )
     } else {
       holdResponse(
         res,
@@ -90,7 +93,11 @@ export function afterwardMiddleware(options: AfterwardMiddlewareOptions): Afterw
         (send) => {
           const body = JSON.stringify(enqueueFailureBody())
           const length = String(Buffer.byteLength(body))
-          send(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': length }, body)
+          send(
+            503,
+            { 'content-type': 'application/json; charset=utf-8', 'content-length': length },
+            body,
+          )
         },
       )
     }

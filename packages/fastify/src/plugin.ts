@@ -53,10 +53,11 @@ declare module 'fastify' {
 }
 
 const plugin: FastifyPluginAsync<AfterwardPluginOptions> = async (app, options) => {
-  const { afterward, flush, closeOnShutdown = true } = checkAdapterOptions(
-    options,
-    '@afterward/fastify',
-  )
+  const {
+    afterward,
+    flush,
+    closeOnShutdown = true,
+  } = checkAdapterOptions(options, '@afterward/fastify')
   const stats = createFlushStats()
   app.decorate('afterward', afterward)
   app.decorate('afterwardStats', stats)
