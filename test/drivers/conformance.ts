@@ -34,12 +34,7 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
             { sku: 'c', at: 'yesterday' },
           ],
         }
-        let caught: unknown
-        try {
-          scope.defer(order, bad)
-        } catch (err) {
-          caught = err
-        }
+        const caught = thrown(() => scope.defer(order, bad))
         expect(caught).toBeInstanceOf(AfterwardInputError)
         const error = caught as AfterwardInputError
         expect(error.code).toBe('AFTERWARD_INPUT_INVALID')
@@ -85,12 +80,7 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
       it.each(cases)('refuses %s at its path', async (_label, input, path, message) => {
         const afterward = instance({ tasks: [loose], driver: makeDriver() })
         const scope = afterward.scope({ requestId: 'req-json' })
-        let caught: unknown
-        try {
-          scope.defer(loose, input)
-        } catch (err) {
-          caught = err
-        }
+        const caught = thrown(() => scope.defer(loose, input))
         expect(caught).toBeInstanceOf(AfterwardInputError)
         expect((caught as AfterwardInputError).path).toBe(path)
         expect((caught as Error).message).toMatch(message)
@@ -121,12 +111,7 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
       it('refuses a task that is not registered, with AFTERWARD_UNKNOWN_TASK', async () => {
         const afterward = instance({ tasks: [loose], driver: makeDriver() })
         const stranger = defineTask({ name: 'stranger', run: () => undefined })
-        let caught: unknown
-        try {
-          afterward.scope().defer(stranger, undefined)
-        } catch (err) {
-          caught = err
-        }
+        const caught = thrown(() => afterward.scope().defer(stranger, undefined))
         expect(caught).toBeInstanceOf(AfterwardInputError)
         expect((caught as AfterwardError).code).toBe(ErrorCode.UNKNOWN_TASK)
         expect((caught as Error).message).toMatch(/createAfterward\(\{ tasks/)
@@ -138,14 +123,8 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
       it('refuses bad options with AFTERWARD_OPTIONS_INVALID', () => {
         const afterward = instance({ tasks: [loose], driver: makeDriver() })
         const scope = afterward.scope()
-        const code = (fn: () => unknown): unknown => {
-          try {
-            fn()
-          } catch (err) {
-            return (err as AfterwardError).code
-          }
-          return 'no error'
-        }
+        const code = (fn: () => unknown): unknown =>
+          (thrown(fn) as AfterwardError | undefined)?.code
         expect(code(() => scope.defer(loose, 1, { retry: { attempts: 0 } }))).toBe(
           ErrorCode.OPTIONS_INVALID,
         )
@@ -585,6 +564,16 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
       })
     })
   })
+}
+
+/** What `fn` throws synchronously, or undefined. */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (err) {
+    return err
+  }
+  return undefined
 }
 
 async function waitUntil(
