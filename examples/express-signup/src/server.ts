@@ -1,5 +1,5 @@
 // `pnpm start`: the app on the services named by the environment (embedded defaults otherwise).
-import { loadSettings, serve } from '@afterward/example-shared'
+import { loadSettings, runMain, serve } from '@afterward/example-shared'
 import { startApp } from './start-app.js'
 
-await serve('Express', startApp, loadSettings())
+await runMain(() => serve('Express', startApp, loadSettings()))

@@ -1,5 +1,6 @@
-// `pnpm demo` at the repository root: see examples/README.md.
-import { runDemo } from '@afterward/example-shared'
+// The scripted demo against the Fastify app (`pnpm demo` here; at the repository root it runs the
+// Fastify one). See examples/README.md.
+import { runDemo, runMain } from '@afterward/example-shared'
 import { startApp } from './start-app.js'
 
-process.exitCode = await runDemo('Fastify', startApp, process.argv.slice(2))
+await runMain(() => runDemo('Fastify', startApp, process.argv.slice(2)))

@@ -1,4 +1,4 @@
 // `pnpm worker`: a separate worker process (needs REDIS_URL; start the app with WORKER=separate).
-import { loadSettings, runWorker } from '@afterward/example-shared'
+import { loadSettings, runMain, runWorker } from '@afterward/example-shared'
 
-await runWorker(loadSettings())
+await runMain(() => runWorker(loadSettings()))

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import { pino } from 'pino'
 import { createServices, type Services } from './services.js'
+import { SetupError } from './setup-error.js'
 import type { Settings } from './settings.js'
 
 /** A listening app. */
@@ -31,7 +32,7 @@ export async function serve(
 ): Promise<void> {
   const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info' })
   if (!settings.inProcessWorker && settings.redisUrl === undefined) {
-    throw new Error(
+    throw new SetupError(
       'WORKER=separate needs REDIS_URL: the memory() driver only serves workers in its own process.',
     )
   }
@@ -53,7 +54,7 @@ export async function serve(
  */
 export async function runWorker(settings: Settings): Promise<void> {
   if (settings.redisUrl === undefined) {
-    throw new Error(
+    throw new SetupError(
       'The worker script needs REDIS_URL: without it the app uses the memory() driver, whose worker runs in the app process.',
     )
   }

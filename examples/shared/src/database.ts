@@ -10,6 +10,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter'
 import type * as GeneratedClient from '../prisma/generated/client.js'
 import type { PrismaClient } from '../prisma/generated/client.js'
 import { migrate } from './migrate.js'
+import { SetupError } from './setup-error.js'
 
 export type { PrismaClient }
 
@@ -92,7 +93,7 @@ async function loadPrismaClient(): Promise<GeneratedClientModule> {
   try {
     return await import('../prisma/generated/client.js')
   } catch (err) {
-    throw new Error(
+    throw new SetupError(
       'The Prisma client of the examples is not generated (examples/shared/prisma/generated). ' +
         'Run `pnpm generate` at the repository root (it runs on `pnpm install` too); it needs no network. ' +
         `Cause: ${err instanceof Error ? err.message : String(err)}`,

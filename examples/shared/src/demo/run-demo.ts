@@ -52,7 +52,12 @@ export async function runDemo(
 
   const report = new Report()
   try {
-    await runScenario(app.url, services, report)
+    await runScenario(
+      app.url,
+      services,
+      report,
+      env === process.env ? `-${Date.now().toString(36)}` : '',
+    )
   } catch (err) {
     report.check(false, `the demo stopped: ${err instanceof Error ? err.stack : String(err)}`)
   }

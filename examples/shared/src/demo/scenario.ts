@@ -16,12 +16,18 @@ function mailsAbout(mailbox: string | undefined, subject: string): string[] {
 }
 
 /**
- * Runs every step against the app at `url` and records the outcomes in `report`.
+ * Runs every step against the app at `url` and records the outcomes in `report`. `tag` makes
+ * the email and order key unique in a database that earlier runs used (`--use-env`).
  *
  * @example
- * await runScenario(app.url, services, report)
+ * await runScenario(app.url, services, report, '')
  */
-export async function runScenario(url: string, services: Services, report: Report): Promise<void> {
+export async function runScenario(
+  url: string,
+  services: Services,
+  report: Report,
+  tag: string,
+): Promise<void> {
   const { afterward, db, mailer, settings } = services
   const flakyAttempts = mailer.mailbox === undefined ? 1 : settings.mailFailures + 1
   const ids = (exchange: Exchange): string[] =>
@@ -30,7 +36,7 @@ export async function runScenario(url: string, services: Services, report: Repor
       : [String(exchange.body['jobId'])]
 
   // 1. Signup: the welcome email fails on the flaky transport, is retried, then delivered.
-  const signup = await send(url, 'POST', '/signup', { email: 'ada@example.com', name: 'Ada' })
+  const signup = await send(url, 'POST', '/signup', { email: `ada${tag}@example.com`, name: 'Ada' })
   report.request(1, signup, 'creates the user, defers send-welcome-email')
   report.check(signup.status === 201, 'user created (201)')
   const welcome = await afterward.jobs.wait(ids(signup)[0]!)
@@ -39,7 +45,7 @@ export async function runScenario(url: string, services: Services, report: Repor
     welcome.state === 'completed' && welcome.attemptsMade === flakyAttempts,
     `welcome email retried and delivered: completed on attempt ${welcome.attemptsMade} of ${welcome.maxAttempts}`,
   )
-  const user = await db.prisma.user.findUnique({ where: { email: 'ada@example.com' } })
+  const user = await db.prisma.user.findUnique({ where: { email: `ada${tag}@example.com` } })
   report.check(
     user?.welcomeEmailSentAt != null,
     `user.welcomeEmailSentAt recorded by the task in its Prisma context`,
@@ -53,13 +59,18 @@ export async function runScenario(url: string, services: Services, report: Repor
   }
 
   // 2-3. An order, then the same order again (a double submit): its jobs are stored once.
-  const order = { key: 'order-1001', email: 'grace@example.com', item: 'notebook', quantity: 2 }
+  const order = {
+    key: `order-1001${tag}`,
+    email: `grace${tag}@example.com`,
+    item: 'notebook',
+    quantity: 2,
+  }
   const first = await send(url, 'POST', '/orders', order)
   const again = await send(url, 'POST', '/orders', order)
   report.request(
     2,
     first,
-    'defers send-order-confirmation and reserve-stock (route retries, key order-1001)',
+    `defers send-order-confirmation and reserve-stock (route retries, key ${order.key})`,
   )
   report.check(first.status === 201, 'order created (201)')
   const orderJobs = await Promise.all(ids(first).map((id) => afterward.jobs.wait(id)))
@@ -79,7 +90,7 @@ export async function runScenario(url: string, services: Services, report: Repor
   const duplicates = await afterward.jobs.byRequest(again.requestId)
   report.check(
     duplicates.length === 0,
-    `deduplicated: 2 jobs deferred, ${duplicates.length} stored (key order-1001 was live)`,
+    `deduplicated: 2 jobs deferred, ${duplicates.length} stored (key ${order.key} was live)`,
   )
 
   // 4. A route that defers a job and then fails: the job is dropped.
