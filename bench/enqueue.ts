@@ -26,7 +26,10 @@ const one = {
   afterward: await sample(() => afterward.enqueue(task, input), runs),
 }
 const ten = {
-  raw: await sample(() => raw.addBulk(Array.from({ length: 10 }, () => ({ name: 'bench-email', data: input }))), runs / 5),
+  raw: await sample(
+    () => raw.addBulk(Array.from({ length: 10 }, () => ({ name: 'bench-email', data: input }))),
+    runs / 5,
+  ),
   afterward: await sample(async () => {
     const scope = afterward.scope({ requestId: randomUUID() })
     for (let i = 0; i < 10; i++) scope.defer(task, input)
@@ -38,7 +41,11 @@ report(`Enqueue on BullMQ (${runs} runs, local Redis)`, [
   { name: 'raw queue.add (1 job)', times: one.raw },
   { name: 'afterward.enqueue (1 job)', times: one.afterward, baseline: 'raw queue.add (1 job)' },
   { name: 'raw queue.addBulk (10 jobs)', times: ten.raw },
-  { name: 'scope: 10 defers + flush', times: ten.afterward, baseline: 'raw queue.addBulk (10 jobs)' },
+  {
+    name: 'scope: 10 defers + flush',
+    times: ten.afterward,
+    baseline: 'raw queue.addBulk (10 jobs)',
+  },
 ])
 
 await raw.obliterate({ force: true })

@@ -1,7 +1,11 @@
 // Small helpers shared by the benchmarks: timing loops and a readable table of medians.
 
 /** Runs `fn` `warmup` times untimed, then `runs` times timed; returns each run's ms. */
-export async function sample(fn: () => Promise<unknown>, runs: number, warmup = 50): Promise<number[]> {
+export async function sample(
+  fn: () => Promise<unknown>,
+  runs: number,
+  warmup = 50,
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn()
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
@@ -24,13 +28,19 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /** Prints one row per case: median, p95, and the ratio of medians against the baseline row. */
-export function report(title: string, rows: { name: string; times: number[]; baseline?: string }[]): void {
+export function report(
+  title: string,
+  rows: { name: string; times: number[]; baseline?: string }[],
+): void {
   console.log(`\n${title}`)
   const medians = new Map(rows.map((r) => [r.name, median(r.times)]))
   for (const row of rows) {
     const m = medians.get(row.name)!
     const base = row.baseline === undefined ? undefined : medians.get(row.baseline)
-    const ratio = base === undefined ? '' : `  ${(m / base).toFixed(2)}x ${row.baseline} (+${(m - base).toFixed(3)} ms)`
+    const ratio =
+      base === undefined
+        ? ''
+        : `  ${(m / base).toFixed(2)}x ${row.baseline} (+${(m - base).toFixed(3)} ms)`
     console.log(
       `  ${row.name.padEnd(42)} median ${m.toFixed(3)} ms  p95 ${percentile(row.times, 95).toFixed(3)} ms${ratio}`,
     )

@@ -53,7 +53,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
   const requestKey = (requestId: string): string => `${prefix}:afterward:request:${requestId}`
 
   let producer: Promise<Redis> | undefined
-  const queues = new Map<string, Queue>()
+  const queues = new Map<string, Promise<Queue>>()
   const events = new Map<string, Promise<QueueEvents>>()
   const consumers = new Set<BullmqConsumer>()
   const knownQueues = new Set<string>()
@@ -61,29 +61,37 @@ export function bullmq(options: BullmqDriverOptions): Driver {
   let closed = false
 
   const bull = (): Promise<typeof BullModule> => import('bullmq')
+  let readyWait: Promise<Redis> | undefined
   const redis = async (): Promise<Redis> => {
     producer ??= openRedis(options.connection, 'producer', `${prefix}:producer`).then((client) => {
       client.on('error', () => undefined) // surfaced through the commands that fail
       return client
     })
-    return whenReady(await producer, 5_000)
+    const client = await producer
+    if (client.status === 'ready') return client
+    // Every caller waiting for the same reconnect shares one listener.
+    readyWait ??= whenReady(client, 5_000).finally(() => (readyWait = undefined))
+    return readyWait
   }
 
-  async function queue(name: string): Promise<Queue> {
+  function queue(name: string): Promise<Queue> {
     checkQueueName(name)
-    const existing = queues.get(name)
-    if (existing) return existing
-    const { Queue } = await bull()
-    const connection = await redis()
-    const created =
-      queues.get(name) ??
-      new Queue(name, {
-        connection,
-        prefix,
-        defaultJobOptions: { removeOnComplete: keepCompleted, removeOnFail: keepFailed },
-      })
-    created.on('error', () => undefined)
-    queues.set(name, created)
+    let created = queues.get(name)
+    if (!created) {
+      // Memoized as a promise so that concurrent first uses share one Queue.
+      created = (async () => {
+        const { Queue } = await bull()
+        const q = new Queue(name, {
+          connection: await redis(),
+          prefix,
+          defaultJobOptions: { removeOnComplete: keepCompleted, removeOnFail: keepFailed },
+        })
+        q.on('error', () => undefined) // surfaced through the commands that fail
+        return q
+      })()
+      created.catch(() => queues.delete(name))
+      queues.set(name, created)
+    }
     return created
   }
 
@@ -256,7 +264,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
       if (closed) return
       closed = true
       await Promise.all([...consumers].map((c) => c.close()))
-      await Promise.allSettled([...queues.values()].map((q) => q.close()))
+      await Promise.allSettled([...queues.values()].map(async (q) => (await q).close()))
       await Promise.allSettled(
         [...events.values()].map(async (p) => {
           const qe = await p

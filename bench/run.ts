@@ -1,0 +1,3 @@
+// `pnpm bench`: every benchmark, one after the other, each with its baseline in the same run.
+await import('./enqueue.js')
+await import('./http-latency.js')
