@@ -78,7 +78,8 @@ export async function runDemo(
   )
 
   if (keepServing) {
-    console.log(`\n${banner(framework, app.url, services)}\n\nCtrl-C to stop.`)
+    console.log(`\n${banner(framework, app.url, services)}\n`)
+    console.log(`Watch the jobs run: tail -f ${where(logFile)}\nCtrl-C to stop.`)
     closeOnSignal(async () => {
       await app.close()
       await services.close()
