@@ -12,11 +12,10 @@ export interface AppContext {
 }
 
 /**
- * `ctx` with the examples' values. In your app, declare them once instead:
+ * Each task annotates `ctx: Ctx`. An app can instead declare its context once:
  * `declare module '@afterward/core' { interface AfterwardRegister { context: AppContext } }`.
- * The examples cannot: they type-check in one program with the library's own tests.
  */
-const app = (ctx: TaskContext): TaskContext<AppContext> => ctx as unknown as TaskContext<AppContext>
+type Ctx = TaskContext<AppContext>
 
 /**
  * Welcome email after a signup. Reads the user in the task (the handler only passes its id),
@@ -28,8 +27,7 @@ export const sendWelcomeEmail = defineTask({
   input: z.object({ userId: z.number().int() }),
   retry: { attempts: 5, backoff: { type: 'exponential', delay: 200 } },
   timeout: 10_000,
-  async run({ userId }, context) {
-    const ctx = app(context)
+  async run({ userId }, ctx: Ctx) {
     const user = await ctx.db.user.findUnique({ where: { id: userId } })
     if (user === null) throw new PermanentError(`user ${userId} does not exist`)
     if (user.welcomeEmailSentAt !== null) return { skipped: 'already sent' } // a retry after a crash
@@ -50,8 +48,7 @@ const orderInput = z.object({ orderId: z.number().int() })
 export const sendOrderConfirmation = defineTask({
   name: 'send-order-confirmation',
   input: orderInput,
-  async run({ orderId }, context) {
-    const ctx = app(context)
+  async run({ orderId }, ctx: Ctx) {
     const order = await ctx.db.order.findUniqueOrThrow({ where: { id: orderId } })
     if (order.confirmationSentAt !== null) return { skipped: 'already sent' }
     const sentTo = await ctx.mail.send({
@@ -68,8 +65,7 @@ export const sendOrderConfirmation = defineTask({
 export const reserveStock = defineTask({
   name: 'reserve-stock',
   input: orderInput,
-  async run({ orderId }, context) {
-    const ctx = app(context)
+  async run({ orderId }, ctx: Ctx) {
     await ctx.db.order.update({ where: { id: orderId }, data: { stockReservedAt: new Date() } })
   },
 })
@@ -78,8 +74,7 @@ export const reserveStock = defineTask({
 export const sendRefundEmail = defineTask({
   name: 'send-refund-email',
   input: orderInput,
-  async run({ orderId }, context) {
-    const ctx = app(context)
+  async run({ orderId }, ctx: Ctx) {
     const order = await ctx.db.order.findUniqueOrThrow({ where: { id: orderId } })
     await ctx.mail.send({
       to: order.email,

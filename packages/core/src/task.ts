@@ -74,10 +74,11 @@ export interface TaskOptions {
   priority?: Priority
 }
 
-interface TaskDefinitionBase<O> extends TaskOptions {
+interface TaskDefinitionBase<O, C> extends TaskOptions {
   /** Unique name; it is stored with each job, so renaming a task strands its queued jobs. */
   name: string
-  run(input: O, ctx: TaskContext): unknown
+  /** The task's work. Annotate `ctx: TaskContext<MyContext>` to type the context values. */
+  run(input: O, ctx: TaskContext<C>): unknown
 }
 
 /** A task, as returned by `defineTask`. `I` is what `defer` accepts, `O` what `run` receives. */
@@ -109,14 +110,14 @@ export type TaskInput<T extends AnyTask> = NonNullable<T['~types']>['input']
  *   async run(input, ctx) { ctx.log.info({ userId: input.userId }, 'sending') },
  * })
  */
-export function defineTask<S extends StandardSchemaV1>(
-  definition: TaskDefinitionBase<StandardSchemaV1.InferOutput<S>> & { input: S },
+export function defineTask<S extends StandardSchemaV1, C = RegisteredContext>(
+  definition: TaskDefinitionBase<StandardSchemaV1.InferOutput<S>, C> & { input: S },
 ): Task<StandardSchemaV1.InferInput<S>, StandardSchemaV1.InferOutput<S>>
-export function defineTask<I = void>(
-  definition: TaskDefinitionBase<I> & { input?: undefined },
+export function defineTask<I = void, C = RegisteredContext>(
+  definition: TaskDefinitionBase<I, C> & { input?: undefined },
 ): Task<I, I>
 export function defineTask(
-  definition: TaskDefinitionBase<unknown> & { input?: StandardSchemaV1 },
+  definition: TaskDefinitionBase<unknown, unknown> & { input?: StandardSchemaV1 },
 ): AnyTask {
   const { name, input, run } = definition
   if (typeof name !== 'string' || !/^[\w.:-]{1,200}$/.test(name)) {

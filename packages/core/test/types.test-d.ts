@@ -7,6 +7,7 @@ import {
   memory,
   type DeferredJob,
   type EnqueueResult,
+  type TaskContext,
   type TaskInput,
 } from '@afterward/core'
 
@@ -57,5 +58,28 @@ describe('public types', () => {
     afterward.scope().defer(noInput, undefined, { priority: 'high', retry: { attempts: 3 } })
     // @ts-expect-error priorities are high, normal or low
     afterward.scope().defer(noInput, undefined, { priority: 'urgent' })
+  })
+})
+
+describe('typed context', () => {
+  interface AppContext {
+    db: { findUser(id: number): Promise<{ email: string }> }
+  }
+  it('types ctx from an annotation on run, with or without a schema', () => {
+    const withCtx = defineTask({
+      name: 'typed-ctx',
+      input: z.object({ userId: z.number() }),
+      async run(input, ctx: TaskContext<AppContext>) {
+        expectTypeOf(input.userId).toBeNumber()
+        expectTypeOf(await ctx.db.findUser(input.userId)).toEqualTypeOf<{ email: string }>()
+        expectTypeOf(ctx.job.id).toBeString()
+      },
+    })
+    expectTypeOf<TaskInput<typeof withCtx>>().toEqualTypeOf<{ userId: number }>()
+    const plain = defineTask({
+      name: 'typed-ctx-plain',
+      run: (input: { id: number }, ctx: TaskContext<AppContext>) => ctx.db.findUser(input.id),
+    })
+    expectTypeOf<TaskInput<typeof plain>>().toEqualTypeOf<{ id: number }>()
   })
 })
