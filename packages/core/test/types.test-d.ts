@@ -7,6 +7,7 @@ import {
   memory,
   type DeferredJob,
   type EnqueueResult,
+  type Task,
   type TaskContext,
   type TaskInput,
 } from '@afterward/core'
@@ -75,11 +76,11 @@ describe('typed context', () => {
         expectTypeOf(ctx.job.id).toBeString()
       },
     })
-    expectTypeOf<TaskInput<typeof withCtx>>().toEqualTypeOf<{ userId: number }>()
+    expectTypeOf(withCtx).toEqualTypeOf<Task<{ userId: number }>>()
     const plain = defineTask({
       name: 'typed-ctx-plain',
       run: (input: { id: number }, ctx: TaskContext<AppContext>) => ctx.db.findUser(input.id),
     })
-    expectTypeOf<TaskInput<typeof plain>>().toEqualTypeOf<{ id: number }>()
+    expectTypeOf(plain).toEqualTypeOf<Task<{ id: number }>>()
   })
 })
