@@ -92,6 +92,15 @@ function sampleConnections(applicationName: string) {
 const idleInTransaction = (rows: ConnectionRow[]) =>
   rows.filter((r) => r.state === 'idle in transaction')
 
+/** Resolves once PostgreSQL shows no connection for `applicationName` (closing is asynchronous). */
+function noConnectionsLeft(applicationName: string): Promise<void> {
+  return waitFor(
+    async () => (await connectionsOf(applicationName)).length === 0,
+    'connections remain after close',
+    2_000,
+  )
+}
+
 async function terminate(applicationName: string): Promise<number> {
   const client = new pg.Client({ connectionString: adminUrl })
   await client.connect()
@@ -363,11 +372,7 @@ describe('prismaContext lifecycle', () => {
     await afterward.jobs.wait(first!.id)
     expect((await connectionsOf(applicationName)).length).toBeGreaterThan(0)
     await worker.close()
-    await waitFor(
-      async () => (await connectionsOf(applicationName)).length === 0,
-      'connections remain after close',
-      2_000,
-    )
+    await noConnectionsLeft(applicationName)
   })
 
   it('rolls back a task aborted at shutdown past the grace period', async () => {
@@ -397,11 +402,7 @@ describe('prismaContext lifecycle', () => {
     await worker.close()
     expect(outcomes).toEqual([expect.objectContaining({ id, status: 'shutdown' })])
     expect(await check.note.count({ where: { jobId: id } })).toBe(0)
-    await waitFor(
-      async () => (await connectionsOf(applicationName)).length === 0,
-      'connections remain after close',
-      2_000,
-    )
+    await noConnectionsLeft(applicationName)
   })
 
   it('disconnects a passed instance too, unless disconnectOnClose is false', async () => {
@@ -432,11 +433,7 @@ describe('prismaContext lifecycle', () => {
     await second.start()
     await closing.jobs.wait((await closing.enqueue(task)).id)
     await second.close()
-    await waitFor(
-      async () => (await connectionsOf(applicationName)).length === 0,
-      'connections remain after close',
-      2_000,
-    )
+    await noConnectionsLeft(applicationName)
   })
 
   it('warns at start when the concurrency exceeds the pool size', async () => {

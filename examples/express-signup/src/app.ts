@@ -1,24 +1,18 @@
 // The Express app: routes only. Database, mailer and Afterward come from `services`.
 import { AfterwardInputError } from '@afterward/core'
 import {
+  orderBody,
   paymentProvider,
   reserveStock,
   sendOrderConfirmation,
   sendRefundEmail,
   sendWelcomeEmail,
+  signupBody,
   type Services,
 } from '@afterward/example-shared'
 import { afterwardMiddleware, deferOptions } from '@afterward/express'
 import express, { type ErrorRequestHandler, type Express } from 'express'
 import { z } from 'zod'
-
-const signupBody = z.object({ email: z.email(), name: z.string().min(1) })
-const orderBody = z.object({
-  key: z.string().min(1).max(100),
-  email: z.email(),
-  item: z.string().min(1),
-  quantity: z.number().int().positive(),
-})
 
 /**
  * Builds the app on `services`. The middleware answers with the request's id in X-Request-Id:

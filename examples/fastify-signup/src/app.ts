@@ -1,25 +1,19 @@
 // The Fastify app: routes only. Database, mailer and Afterward come from `services`.
 import { AfterwardInputError, requestIdFrom } from '@afterward/core'
 import {
+  orderBody,
   paymentProvider,
   reserveStock,
   sendOrderConfirmation,
   sendRefundEmail,
   sendWelcomeEmail,
+  signupBody,
   type Services,
 } from '@afterward/example-shared'
 import afterwardPlugin from '@afterward/fastify'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { z } from 'zod'
-
-const signupBody = z.object({ email: z.email(), name: z.string().min(1) })
-const orderBody = z.object({
-  key: z.string().min(1).max(100),
-  email: z.email(),
-  item: z.string().min(1),
-  quantity: z.number().int().positive(),
-})
 
 /**
  * Builds the app on `services`. Closing the app closes Afterward (the plugin's `onClose`);
