@@ -15,6 +15,8 @@ export const ErrorCode = {
   CONFIG_INVALID: 'AFTERWARD_CONFIG_INVALID',
   /** The broker did not store the jobs (down, refused, or slower than `enqueueTimeout`). */
   ENQUEUE_FAILED: 'AFTERWARD_ENQUEUE_FAILED',
+  /** The broker could not be reached for a read (`jobs.get`, `jobs.byRequest`, `jobs.wait`). */
+  BROKER_UNAVAILABLE: 'AFTERWARD_BROKER_UNAVAILABLE',
   /** A task ran past its `timeout`. */
   TIMEOUT: 'AFTERWARD_TIMEOUT',
   /** A task asked not to be retried (`PermanentError`). */

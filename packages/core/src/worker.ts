@@ -193,7 +193,8 @@ export class Worker {
       return
     }
     if (outcome.status === 'shutdown') throw new RequeueJob()
-    const error = outcome.error ?? new Error('task failed')
+    const error =
+      outcome.error ?? new AfterwardError(ErrorCode.TASK_FAILED, `Task '${job.task}' failed.`)
     const retryable = !(error instanceof AfterwardError && !error.retryable)
     if (retryable && job.attempt < job.options.attempts) {
       log.warn({ err: error, ms, attempts: job.options.attempts }, 'job attempt failed; will retry')

@@ -3,6 +3,8 @@ import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import {
   AfterwardEnqueueError,
+  AfterwardError,
+  ErrorCode,
   checkAdapterOptions,
   createFlushStats,
   enqueueFailureBody,
@@ -64,7 +66,13 @@ const plugin: FastifyPluginAsync<AfterwardPluginOptions> = async (app, options) 
   app.decorateRequest('afterwardScope', null)
   app.decorateReply('defer', function defer(this: FastifyReply, task, ...args) {
     const scope = this.request.afterwardScope
-    if (scope === null) throw new Error('reply.defer is only available inside a request')
+    if (scope === null) {
+      throw new AfterwardError(
+        ErrorCode.CONFIG_INVALID,
+        'reply.defer has no request scope: register @afterward/fastify before the routes that defer.',
+        { retryable: false },
+      )
+    }
     return scope.defer(task, ...args)
   } as DeferFn)
 

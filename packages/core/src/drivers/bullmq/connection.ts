@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis'
+import { AfterwardError, ErrorCode } from '../../errors.js'
 
 /** Redis connection: a URL (`redis://host:6379/0`) or host/port options. */
 export type RedisConnection =
@@ -47,7 +48,12 @@ export async function whenReady(client: Redis, ms: number): Promise<Redis> {
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('ready', onReady)
-      reject(new Error(`Redis is not reachable (connection ${client.status} after ${ms} ms)`))
+      reject(
+        new AfterwardError(
+          ErrorCode.BROKER_UNAVAILABLE,
+          `Redis is not reachable (connection ${client.status} after ${ms} ms). Check REDIS_URL and that Redis is running.`,
+        ),
+      )
     }, ms)
     const onReady = (): void => {
       clearTimeout(timer)
