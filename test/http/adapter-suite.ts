@@ -145,6 +145,34 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         expect(await afterward.jobs.get(id)).toBeDefined()
       })
 
+      it('keeps the jobs of a request whose client went away after asking', async () => {
+        const deferredId = deferred<string>()
+        const gate = deferred()
+        const { afterward, server } = await setup([
+          {
+            path: '/slow',
+            handle: async ({ defer }) => {
+              deferredId.resolve(defer(plain, { n: 1 }).id)
+              await gate.promise // the client disconnects while the handler still works
+              return { kind: 'json', status: 202, body: { ok: true } }
+            },
+          },
+        ])
+        const client = new AbortController()
+        const request = fetch(server.url + '/slow', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+          signal: client.signal,
+        }).catch((err: unknown) => err)
+        const id = await deferredId.promise
+        client.abort()
+        expect(await request).toBeInstanceOf(Error)
+        gate.resolve()
+        await waitFor(async () => (await afterward.jobs.get(id)) !== undefined, 'job stored', 5_000)
+        expect((await afterward.jobs.get(id))?.task).toBe('plain')
+      })
+
       it.each([
         ['a 4xx', () => ({ kind: 'json', status: 422, body: { error: 'no' } }) as const],
         ['a 5xx', () => ({ kind: 'empty', status: 503 }) as const],
