@@ -7,12 +7,12 @@ import type {
   EnqueueResult,
   JobInfo,
   JobRecord,
-  JobState,
 } from '../driver.js'
 import { RequeueJob } from '../driver.js'
 import { AfterwardError, ErrorCode, toError } from '../errors.js'
 import { PRIORITY_RANK, backoffDelay } from '../options.js'
 import { errorInfo } from './error-info.js'
+import { type Entry, info } from './memory-entry.js'
 
 /** Options of `memory()`. */
 export interface MemoryDriverOptions {
@@ -27,17 +27,6 @@ export interface MemoryDriver extends Driver {
    * queue that no started worker takes, and after `timeout` ms (default 30 s).
    */
   drain(options?: { timeout?: number }): Promise<void>
-}
-
-interface Entry {
-  record: JobRecord
-  state: JobState
-  seq: number
-  attemptsMade: number
-  lastError: JobInfo['lastError']
-  startedAt: number | undefined
-  finishedAt: number | undefined
-  timer: NodeJS.Timeout | undefined
 }
 
 /**
@@ -200,25 +189,6 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
       this.#running = false
       consumers.delete(this)
       if (!force) await Promise.allSettled([...this.#active])
-    }
-  }
-
-  function info(entry: Entry): JobInfo {
-    const r = entry.record
-    return {
-      id: r.id,
-      task: r.task,
-      queue: r.options.queue,
-      state: entry.state,
-      input: structuredClone(r.input),
-      requestId: r.requestId,
-      key: r.options.key,
-      attemptsMade: entry.attemptsMade,
-      maxAttempts: r.options.attempts,
-      lastError: entry.lastError,
-      createdAt: new Date(r.createdAt),
-      startedAt: entry.startedAt === undefined ? undefined : new Date(entry.startedAt),
-      finishedAt: entry.finishedAt === undefined ? undefined : new Date(entry.finishedAt),
     }
   }
 

@@ -1,0 +1,33 @@
+import type { JobInfo, JobRecord, JobState } from '../driver.js'
+
+/** One job held by the memory driver. */
+export interface Entry {
+  record: JobRecord
+  state: JobState
+  seq: number
+  attemptsMade: number
+  lastError: JobInfo['lastError']
+  startedAt: number | undefined
+  finishedAt: number | undefined
+  timer: NodeJS.Timeout | undefined
+}
+
+/** A copy of an entry as `jobs.get` returns it: callers cannot change the stored job. */
+export function info(entry: Entry): JobInfo {
+  const r = entry.record
+  return {
+    id: r.id,
+    task: r.task,
+    queue: r.options.queue,
+    state: entry.state,
+    input: structuredClone(r.input),
+    requestId: r.requestId,
+    key: r.options.key,
+    attemptsMade: entry.attemptsMade,
+    maxAttempts: r.options.attempts,
+    lastError: entry.lastError,
+    createdAt: new Date(r.createdAt),
+    startedAt: entry.startedAt === undefined ? undefined : new Date(entry.startedAt),
+    finishedAt: entry.finishedAt === undefined ? undefined : new Date(entry.finishedAt),
+  }
+}
