@@ -76,7 +76,16 @@ const plugin: FastifyPluginAsync<AfterwardPluginOptions> = async (app, options) 
     return scope.defer(task, ...args)
   } as DeferFn)
 
+  let warnedAboutIds = false
   app.addHook('onRequest', (request, _reply, done) => {
+    // Fastify's default ids (req-1, req-2...) restart with every process: jobs.byRequest(id)
+    // would mix requests from different processes. Say so once.
+    if (!warnedAboutIds && /^req-\d+$/.test(request.id)) {
+      warnedAboutIds = true
+      request.log.warn(
+        'Fastify request ids like "req-1" repeat across processes, so jobs.byRequest(request.id) can mix requests: pass genReqId: () => randomUUID() to Fastify()',
+      )
+    }
     request.afterwardScope = afterward.scope({
       requestId: request.id,
       options: request.routeOptions.config.defer,
