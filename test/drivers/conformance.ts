@@ -492,6 +492,28 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
         ])
       })
 
+      it('a hanging acquire is bounded by the timeout, and released when it arrives late', async () => {
+        const late = deferred<string>()
+        const released = deferred<string>()
+        const provider: ContextProvider<string> = {
+          acquire: () => late.promise,
+          release: (value, outcome) => released.resolve(`${value}:${outcome.status}`),
+        }
+        const task = defineTask({ name: 'starved', timeout: 100, run: () => undefined })
+        const afterward = instance({
+          tasks: [task],
+          driver: makeDriver(),
+          context: { conn: provider },
+        })
+        await afterward.worker().start()
+        const { id } = await afterward.enqueue(task)
+        const done = await afterward.jobs.wait(id)
+        expect(done.state).toBe('failed')
+        expect(done.lastError?.code).toBe('AFTERWARD_TIMEOUT')
+        late.resolve('connection-1')
+        expect(await released.promise).toBe('connection-1:timeout')
+      })
+
       it('a failing release after success fails the attempt (a commit that failed)', async () => {
         const provider: ContextProvider<null> = {
           acquire: () => null,
@@ -533,6 +555,79 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
         await started.promise
         await worker.close()
         expect((await afterward.jobs.get(id))?.state).toBe('completed')
+      })
+
+      it('a close() during start() leaves no consumer and no provider behind', async () => {
+        const setupGate = deferred()
+        const events: string[] = []
+        const provider: ContextProvider<null> = {
+          setup: () => setupGate.promise.then(() => void events.push('setup')),
+          acquire: () => null,
+          teardown: () => void events.push('teardown'),
+        }
+        let ran = false
+        const task = defineTask({
+          name: 'after-close',
+          run: () => {
+            ran = true
+          },
+        })
+        const afterward = instance({
+          tasks: [task],
+          driver: makeDriver(),
+          context: { p: provider },
+        })
+        const worker = afterward.worker()
+        const starting = worker.start()
+        const closing = worker.close()
+        setupGate.resolve()
+        await starting
+        await closing
+        expect(events).toEqual(['setup', 'teardown'])
+        const { id } = await afterward.enqueue(task)
+        expect((await afterward.jobs.get(id))?.state).toBe('waiting')
+        expect(ran).toBe(false)
+      })
+
+      it('afterward.close() lets the jobs it waits for defer follow-ups', async () => {
+        const started = deferred()
+        const gate = deferred()
+        const child = defineTask({ name: 'child-on-close', run: () => undefined })
+        const parent = defineTask({
+          name: 'parent-on-close',
+          async run(_input: void, ctx) {
+            started.resolve()
+            await gate.promise
+            ctx.defer(child)
+          },
+        })
+        const inner = makeDriver()
+        const stored: string[] = []
+        // Records what reaches the broker: the instance (and its driver) is closed afterwards.
+        const driver: Driver = {
+          ...inner,
+          name: inner.name,
+          durable: inner.durable,
+          enqueue: async (records) => {
+            const results = await inner.enqueue(records)
+            stored.push(...records.map((r) => r.task))
+            return results
+          },
+          get: (id) => inner.get(id),
+          byRequest: (id) => inner.byRequest(id),
+          waitFor: (id, ms) => inner.waitFor(id, ms),
+          consume: (o) => inner.consume(o),
+          close: () => inner.close(),
+        }
+        const afterward = instance({ tasks: [parent, child], driver })
+        await afterward.worker({ gracePeriod: 5_000 }).start()
+        await afterward.enqueue(parent)
+        await started.promise
+        const closing = afterward.close()
+        expect(() => afterward.scope().defer(child)).toThrow(/shutting down/)
+        gate.resolve()
+        await closing
+        expect(stored).toEqual(['parent-on-close', 'child-on-close'])
       })
 
       it('a job still running after the grace period goes back to the queue and runs again', async () => {

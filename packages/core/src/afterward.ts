@@ -83,28 +83,31 @@ export function createAfterward(options: AfterwardOptions): Afterward {
   const workers = new Set<Worker>()
   let closing: Promise<void> | undefined
 
+  function prepare(...[task, input, levels, meta]: Parameters<ScopeHost['prepare']>): JobRecord {
+    if (registry.get(task.name) !== task) {
+      throw new AfterwardInputError(
+        String(task.name),
+        'task',
+        `Unknown task '${String(task.name)}': add it to createAfterward({ tasks: [...] }) so that workers can run it.`,
+        { code: ErrorCode.UNKNOWN_TASK },
+      )
+    }
+    const value = prepareInput(task, input, maxInputBytes)
+    const resolved = resolveOptions([...levels, task, options.defaults])
+    return { ...meta, task: task.name, input: value, createdAt: Date.now(), options: resolved }
+  }
+
+  // Requests and direct enqueues are refused once close() began.
   const host: ScopeHost = {
-    prepare(task, input, levels, meta): JobRecord {
+    prepare(task, ...rest) {
       if (closing) {
         throw new AfterwardError(
           ErrorCode.CLOSED,
           `Cannot defer '${task.name}': Afterward is shutting down.`,
-          {
-            retryable: false,
-          },
+          { retryable: false },
         )
       }
-      if (registry.get(task.name) !== task) {
-        throw new AfterwardInputError(
-          String(task.name),
-          'task',
-          `Unknown task '${String(task.name)}': add it to createAfterward({ tasks: [...] }) so that workers can run it.`,
-          { code: ErrorCode.UNKNOWN_TASK },
-        )
-      }
-      const value = prepareInput(task, input, maxInputBytes)
-      const resolved = resolveOptions([...levels, task, options.defaults])
-      return { ...meta, task: task.name, input: value, createdAt: Date.now(), options: resolved }
+      return prepare(task, ...rest)
     },
     store(records) {
       const attempt = storeWithTimeout(records)
@@ -168,7 +171,8 @@ export function createAfterward(options: AfterwardOptions): Afterward {
           registry,
           driver,
           log,
-          host,
+          // Jobs that close() waits for may still defer follow-ups: their scopes skip the check.
+          host: { prepare, store: host.store },
           providers: options.context ?? {},
           defaultQueue: options.defaults?.queue ?? 'default',
           onClosed: (w) => workers.delete(w),

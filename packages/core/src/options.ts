@@ -2,10 +2,10 @@ import { AfterwardError, ErrorCode } from './errors.js'
 
 /** How long to wait between attempts. */
 export interface BackoffOptions {
-  /** `fixed` waits `delay` every time; `exponential` waits `delay * 2^(attempt - 1)`. */
-  type: 'fixed' | 'exponential'
-  /** Base delay in ms. */
-  delay: number
+  /** `fixed` waits `delay` every time; `exponential` waits `delay * 2^(attempt - 1)`. @defaultValue 'exponential' */
+  type?: 'fixed' | 'exponential'
+  /** Base delay in ms. @defaultValue 1_000 */
+  delay?: number
   /**
    * Fraction of the delay that is randomised, from 0 (none) to 1: with 0.2 an exponential 10 s
    * wait becomes a value between 8 and 10 s, so that a burst of failures does not retry in step.
@@ -94,7 +94,18 @@ export function resolveOptions(
   if (!Number.isInteger(attempts) || attempts < 1) {
     invalid(`retry.attempts must be an integer >= 1 (got ${String(attempts)})`)
   }
-  const backoffIn = pickRetry('backoff') ?? BUILTIN_DEFAULTS.backoff
+  // Backoff is merged field by field too: a route that sets only `delay` keeps the task's type.
+  const pickBackoff = <K extends keyof BackoffOptions>(k: K): BackoffOptions[K] | undefined => {
+    for (const level of levels) {
+      if (level?.retry?.backoff?.[k] !== undefined) return level.retry.backoff[k]
+    }
+    return undefined
+  }
+  const backoffIn = {
+    type: pickBackoff('type') ?? BUILTIN_DEFAULTS.backoff.type,
+    delay: pickBackoff('delay') ?? BUILTIN_DEFAULTS.backoff.delay,
+    jitter: pickBackoff('jitter'),
+  }
   if (backoffIn.type !== 'fixed' && backoffIn.type !== 'exponential') {
     invalid(`retry.backoff.type must be 'fixed' or 'exponential' (got ${String(backoffIn.type)})`)
   }

@@ -25,9 +25,6 @@ export interface AttemptInput {
  */
 export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
   const { job, task, providers, scope, log, shutdown } = input
-  const checked = await validateForRun(task, job.input)
-  if ('error' in checked) return { status: 'failure', error: checked.error }
-
   const timeout = job.options.timeout
   const controller = new AbortController()
   const deadline = timeout === undefined ? undefined : Date.now() + timeout
@@ -61,10 +58,15 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
   const acquired: { name: string; value: unknown }[] = []
   let outcome: TaskOutcome
   try {
+    // Inside the deadline too: an async schema or a provider that hangs must not hang the job.
+    const checked = await raceAbort(validateForRun(task, job.input), controller.signal)
+    if ('error' in checked) throw checked.error
     for (const [name, provider] of Object.entries(providers)) {
+      const acquiring = Promise.resolve().then(() => provider.acquire(acquireInfo))
       try {
-        acquired.push({ name, value: await provider.acquire(acquireInfo) })
+        acquired.push({ name, value: await raceAbort(acquiring, controller.signal) })
       } catch (err) {
+        if (controller.signal.aborted) releaseLate(acquiring, provider, controller.signal, log)
         throw new AfterwardError(
           ErrorCode.CONTEXT_FAILED,
           `Context '${name}' failed to acquire: ${toError(err).message}`,
@@ -120,6 +122,25 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
     return { status: 'failure', error: toError(err) }
   }
   return outcome
+}
+
+/** A context acquired after the attempt gave up on it is released at once, not leaked. */
+function releaseLate(
+  acquiring: Promise<unknown>,
+  provider: ContextProviders[string],
+  signal: AbortSignal,
+  log: Logger,
+): void {
+  acquiring.then(
+    async (value) => {
+      try {
+        await provider.release?.(value, classify(signal.reason, signal))
+      } catch (err) {
+        log.error({ err }, 'release of a late context failed')
+      }
+    },
+    () => undefined,
+  )
 }
 
 function classify(err: unknown, signal: AbortSignal): TaskOutcome {

@@ -48,6 +48,7 @@ export class Worker {
   #consumer: Consumer | undefined
   #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new'
   #closed: Promise<void> | undefined
+  #starting: Promise<void> | undefined
   #setupDone: ContextProvider<unknown>[] = []
 
   constructor(host: WorkerHost, options: WorkerOptions = {}) {
@@ -76,40 +77,53 @@ export class Worker {
   }
 
   /** Sets up the context providers, then starts taking jobs. */
-  async start(): Promise<void> {
-    if (this.#state !== 'new')
-      throw new AfterwardError(ErrorCode.CLOSED, 'worker.start() may be called once.', {
-        retryable: false,
-      })
-    this.#state = 'starting'
-    const { log, providers, driver } = this.#host
-    for (const [name, provider] of Object.entries(providers)) {
-      try {
-        // Providers size pools for every job that may run at once, across all queues.
-        await provider.setup?.({
-          concurrency: this.concurrency * this.queues.length,
-          log: log.child({ context: name }),
-        })
-        this.#setupDone.push(provider)
-      } catch (err) {
-        await this.#teardown()
-        this.#state = 'closed'
-        throw new AfterwardError(
-          ErrorCode.CONTEXT_FAILED,
-          `Context '${name}' failed to set up: ${toError(err).message}`,
-          {
-            cause: err,
-          },
-        )
-      }
+  start(): Promise<void> {
+    if (this.#state !== 'new') {
+      return Promise.reject(
+        new AfterwardError(ErrorCode.CLOSED, 'worker.start() may be called once.', {
+          retryable: false,
+        }),
+      )
     }
-    this.#consumer = driver.consume({
-      queues: this.queues,
-      concurrency: this.concurrency,
-      log,
-      handle: (job) => this.#handle(job),
-    })
-    await this.#consumer.start()
+    this.#state = 'starting'
+    this.#starting = this.#start()
+    return this.#starting
+  }
+
+  async #start(): Promise<void> {
+    const { log, providers, driver } = this.#host
+    try {
+      for (const [name, provider] of Object.entries(providers)) {
+        try {
+          // Providers size pools for every job that may run at once, across all queues.
+          await provider.setup?.({
+            concurrency: this.concurrency * this.queues.length,
+            log: log.child({ context: name }),
+          })
+          this.#setupDone.push(provider)
+        } catch (err) {
+          throw new AfterwardError(
+            ErrorCode.CONTEXT_FAILED,
+            `Context '${name}' failed to set up: ${toError(err).message}`,
+            { cause: err },
+          )
+        }
+      }
+      this.#consumer = driver.consume({
+        queues: this.queues,
+        concurrency: this.concurrency,
+        log,
+        handle: (job) => this.#handle(job),
+      })
+      await this.#consumer.start()
+    } catch (err) {
+      // Leave nothing behind: no consumer taking jobs, no provider holding connections.
+      await this.#consumer?.close(true)
+      this.#consumer = undefined
+      await this.#teardown()
+      this.#state = 'closed'
+      throw err
+    }
     this.#state = 'running'
     log.info(
       { queues: this.queues, concurrency: this.concurrency, driver: driver.name },
@@ -127,6 +141,8 @@ export class Worker {
   }
 
   async #close(): Promise<void> {
+    // A close() during start() waits for it, so that what start() set up is closed too.
+    await this.#starting?.catch(() => undefined)
     const previous = this.#state
     this.#state = 'closing'
     if (this.#consumer && previous !== 'closed') {
