@@ -45,7 +45,10 @@ const flaky = defineTask({
 const tasks = [email, plain, fivefold, flaky]
 
 /** A driver wrapper that records every enqueue call and the ids the broker confirmed. */
-function recording(driver: Driver): { driver: Driver; calls: number[]; stored: Set<string> } {
+function recording(
+  driver: Driver,
+  beforeEnqueue: () => Promise<void> = () => Promise.resolve(),
+): { driver: Driver; calls: number[]; stored: Set<string> } {
   const calls: number[] = []
   const stored = new Set<string>()
   const proxy = new Proxy(driver, {
@@ -53,6 +56,7 @@ function recording(driver: Driver): { driver: Driver; calls: number[]; stored: S
       if (key === 'enqueue') {
         return async (records: Parameters<Driver['enqueue']>[0]) => {
           calls.push(records.length)
+          await beforeEnqueue()
           const results = await target.enqueue(records)
           for (const result of results) stored.add(result.id)
           return results
@@ -87,9 +91,14 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
 
       async function setup(
         routes: TestRoute[],
-        options: { flush?: FlushMode; driver?: Driver; afterward?: Partial<AfterwardOptions> } = {},
+        options: {
+          flush?: FlushMode
+          driver?: Driver
+          afterward?: Partial<AfterwardOptions>
+          beforeEnqueue?: () => Promise<void>
+        } = {},
       ) {
-        const recorder = recording(options.driver ?? driverUnderTest.make())
+        const recorder = recording(options.driver ?? driverUnderTest.make(), options.beforeEnqueue)
         const { logger, lines } = capturingLogger()
         const afterward = instance({ tasks, driver: recorder.driver, logger, ...options.afterward })
         const server = await adapter.serve(afterward, routes, { flush: options.flush, logger })
@@ -115,11 +124,27 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         },
       }
 
-      it('stores the jobs of a 2xx before the client reads the response', async () => {
-        const { afterward, post } = await setup([signup])
-        const response = await post('/signup')
-        expect(response.status).toBe(201)
-        const { jobId, requestId } = (await response.json()) as { jobId: string; requestId: string }
+      it('stores the jobs of a 2xx before any of the response goes out', async () => {
+        const entered = deferred()
+        const gate = deferred()
+        const { afterward, post } = await setup([signup], {
+          beforeEnqueue: async () => {
+            entered.resolve()
+            await gate.promise
+          },
+        })
+        const response = post('/signup')
+        await entered.promise
+        // The broker is holding the jobs: the client must not have its response yet.
+        const early = await Promise.race([
+          response.then(() => 'response'),
+          new Promise((resolve) => setTimeout(() => resolve('held'), 100)),
+        ])
+        expect(early).toBe('held')
+        gate.resolve()
+        const answered = await response
+        expect(answered.status).toBe(201)
+        const { jobId, requestId } = (await answered.json()) as { jobId: string; requestId: string }
         const job = await afterward.jobs.get(jobId)
         expect(job).toMatchObject({
           task: 'send-email',
