@@ -1,2 +1,2 @@
-export { afterwardMiddleware, deferOptions } from './middleware.js'
+export { afterwardErrorHandler, afterwardMiddleware, deferOptions } from './middleware.js'
 export type { AfterwardMiddleware, AfterwardMiddlewareOptions } from './middleware.js'

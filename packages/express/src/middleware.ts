@@ -1,4 +1,4 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express'
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import {
   AfterwardInputError,
   checkAdapterOptions,
@@ -34,6 +34,7 @@ declare module 'express-serve-static-core' {
 export type AfterwardMiddleware = RequestHandler & { readonly stats: Readonly<FlushStats> }
 
 const routeOptions = new WeakMap<Response, JobOptions>()
+const discardOnError = new WeakMap<Response, () => void>()
 
 /**
  * Adds `res.defer(task, input, options?)`. The request's jobs are stored after the handler
@@ -63,6 +64,10 @@ export function afterwardMiddleware(options: AfterwardMiddlewareOptions): Afterw
         options: routeOptions.get(res),
         trace: traceFrom(req.headers),
       }))
+
+    discardOnError.set(res, () => {
+      if (scope?.state === 'open') stats.discarded += scope.discard()
+    })
 
     res.defer = function defer(task, ...args) {
       try {
@@ -120,5 +125,22 @@ export function deferOptions(options: JobOptions): RequestHandler {
   return function deferOptions(_req, res, next) {
     routeOptions.set(res, { ...routeOptions.get(res), ...options })
     next()
+  }
+}
+
+/**
+ * Error middleware that drops the request's jobs when its handler threw, whatever status the
+ * app's own error handlers then answer. Without it a thrown handler's jobs are dropped only when
+ * the response is 4xx/5xx (Express's default). Place it after the routes, before your handlers.
+ *
+ * @example
+ * app.use(routes)
+ * app.use(afterwardErrorHandler())
+ * app.use((err, req, res, next) => res.redirect(303, '/oops')) // the jobs are gone already
+ */
+export function afterwardErrorHandler(): ErrorRequestHandler {
+  return function afterwardErrorHandler(err, _req, res, next) {
+    discardOnError.get(res)?.()
+    next(err)
   }
 }
