@@ -75,7 +75,7 @@ describe('bullmq on PostgreSQL', () => {
     const afterward = instance({ tasks: [ping], driver: bullmq({ postgres }) })
     await expect(afterward.jobs.get('nope')).rejects.toMatchObject({
       code: ErrorCode.CONFIG_INVALID,
-      message: expect.stringMatching(/not initialized/),
+      message: expect.stringMatching(/not initialized.*migrateBullmqPostgres\(\)/),
     })
     await migrateBullmqPostgres(postgres)
     const scope = afterward.scope({ requestId: 'req-migrated' })

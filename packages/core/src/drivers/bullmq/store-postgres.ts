@@ -32,7 +32,11 @@ function unavailable(err: unknown): AfterwardError {
 function toStoreError(err: unknown): unknown {
   if (err instanceof AfterwardError || isSqlError(err)) return err
   if (err instanceof Error && SCHEMA_ERRORS.has(err.name)) {
-    return new AfterwardError(ErrorCode.CONFIG_INVALID, err.message, {
+    const fix =
+      err.name === 'SchemaMigrationRequiredError'
+        ? ' Run migrateBullmqPostgres() at deploy time, or leave postgres.migrate on.'
+        : ''
+    return new AfterwardError(ErrorCode.CONFIG_INVALID, `${err.message}${fix}`, {
       cause: err,
       retryable: false,
     })
