@@ -52,6 +52,8 @@ export type { MemoryDriver, MemoryDriverOptions } from './drivers/memory.js'
 export { bullmq } from './drivers/bullmq/index.js'
 export type { BullmqDriverOptions } from './drivers/bullmq/index.js'
 export type { RedisConnection } from './drivers/bullmq/connection.js'
+export { migrateBullmqPostgres } from './drivers/bullmq/postgres-schema.js'
+export type { PostgresConnection } from './drivers/bullmq/postgres-schema.js'
 export {
   checkAdapterOptions,
   createFlushStats,

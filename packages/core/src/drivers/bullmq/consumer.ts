@@ -1,15 +1,16 @@
-import type { Job, Worker as BullWorker } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { Job, Worker as BullWorker, WorkerOptions } from 'bullmq'
 import type { ConsumeOptions, Consumer } from '../../driver.js'
 import type { StoredData } from './job-data.js'
+import type { BullBinding } from './store.js'
 import { RequeueJob } from '../../driver.js'
 import { AfterwardError, toError } from '../../errors.js'
 import { backoffDelay } from '../../options.js'
 import { type BullJobLike, failureMessage, toDelivered } from './job-data.js'
 
 export interface BullmqConsumerOptions extends ConsumeOptions {
-  prefix: string
-  connect(): Promise<Redis>
+  prefix: string | undefined
+  /** A binding of the workers' own (Redis: one shared by them; PostgreSQL: one pool each). */
+  connect(): Promise<BullBinding>
   onStart(): Promise<void>
   onClosed(): void
 }
@@ -18,7 +19,7 @@ export interface BullmqConsumerOptions extends ConsumeOptions {
 export class BullmqConsumer implements Consumer {
   readonly #options: BullmqConsumerOptions
   #workers: BullWorker[] = []
-  #connection: Redis | undefined
+  #binding: BullBinding | undefined
   #closing: Promise<void> | undefined
 
   constructor(options: BullmqConsumerOptions) {
@@ -28,8 +29,16 @@ export class BullmqConsumer implements Consumer {
   async start(): Promise<void> {
     const { Worker, UnrecoverableError, DelayedError } = await import('bullmq')
     const { queues, concurrency, prefix, handle, log } = this.#options
-    this.#connection = await this.#options.connect()
-    this.#connection.on('error', () => undefined) // BullMQ reports it through the worker
+    const binding = (this.#binding = await this.#options.connect())
+    // Loosely typed at the one place where the binding meets BullMQ's overloads.
+    const BackendWorker = Worker as unknown as new (
+      ...args: [
+        string,
+        typeof processor,
+        Omit<WorkerOptions, 'connection'> & { connection: unknown },
+        unknown,
+      ]
+    ) => BullWorker<StoredData>
     const processor = async (job: Job<StoredData>, token?: string): Promise<void> => {
       try {
         await handle(toDelivered(job as unknown as BullJobLike))
@@ -50,18 +59,23 @@ export class BullmqConsumer implements Consumer {
     }
     let lastLogged = 0
     for (const name of queues) {
-      const worker = new Worker<StoredData>(name, processor, {
-        connection: this.#connection,
-        prefix,
-        concurrency,
-        autorun: false,
-        settings: {
-          backoffStrategy: (attemptsMade, _type, _err, job) => {
-            const options = (job?.data as StoredData | undefined)?.options
-            return options ? backoffDelay(options.backoff, attemptsMade) : 1_000
+      const worker = new BackendWorker(
+        name,
+        processor,
+        {
+          connection: binding.connection,
+          ...(prefix === undefined ? {} : { prefix }),
+          concurrency,
+          autorun: false,
+          settings: {
+            backoffStrategy: (attemptsMade, _type, _err, job) => {
+              const options = (job?.data as StoredData | undefined)?.options
+              return options ? backoffDelay(options.backoff, attemptsMade) : 1_000
+            },
           },
         },
-      })
+        binding.backend,
+      )
       worker.on('error', (err) => {
         // While Redis is away this fires on every reconnect attempt: log at most once a second.
         if (Date.now() - lastLogged > 1_000) {
@@ -81,7 +95,7 @@ export class BullmqConsumer implements Consumer {
   close(force = false): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.allSettled(this.#workers.map((w) => w.close(force)))
-      await this.#connection?.quit().catch(() => this.#connection?.disconnect())
+      await this.#binding?.release()
       this.#options.onClosed()
     })()
     return this.#closing

@@ -1,78 +1,55 @@
 import type * as BullModule from 'bullmq'
-import type { Queue, QueueEvents } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { Queue, QueueEvents, QueueEventsOptions, QueueOptions } from 'bullmq'
 import type { Driver, EnqueueResult, JobInfo, JobRecord } from '../../driver.js'
+import type { BullBinding } from './store.js'
 import { AfterwardError, ErrorCode } from '../../errors.js'
 import { checkQueueName } from '../../options.js'
-import { openRedis, whenReady, type RedisConnection } from './connection.js'
 import { BullmqConsumer } from './consumer.js'
 import { type BullJobLike, toBullJob, toInfo } from './job-data.js'
+import { DAY, storeFor, type BullmqDriverOptions } from './driver-options.js'
+import { waitFinished } from './wait-finished.js'
 
-/** Options of `bullmq()`. */
-export interface BullmqDriverOptions {
-  /** Redis URL (`redis://127.0.0.1:6379`) or `{ host, port, password, db, tls }`. */
-  connection: RedisConnection
-  /** Prefix of every Redis key. @defaultValue 'afterward' */
-  prefix?: string
-  /** Completed jobs kept for inspection. @defaultValue `{ age: 7 days, count: 10_000 }` per queue */
-  keepCompleted?: { age?: number; count?: number }
-  /** Failed jobs kept for inspection. @defaultValue `{ age: 30 days, count: 100_000 }` per queue */
-  keepFailed?: { age?: number; count?: number }
-  /** How long the request index (`jobs.byRequest`) is kept, in seconds. @defaultValue 30 days */
-  requestIndexTtl?: number
-}
+export type { BullmqDriverOptions } from './driver-options.js'
 
-const DAY = 24 * 60 * 60
+/** BullMQ's constructors, loosely typed at the one place where a binding meets their overloads. */
+type QueueClass = new (
+  name: string,
+  opts: Omit<QueueOptions, 'connection'> & { connection: unknown },
+  backend: unknown,
+) => Queue
+type QueueEventsClass = new (
+  name: string,
+  opts: Omit<QueueEventsOptions, 'connection'> & { connection: unknown },
+  backend: unknown,
+) => QueueEvents
 
 /**
- * The production driver: BullMQ 6 on Redis. Jobs are durable once `enqueue` resolves, workers
- * on any number of machines may share a queue (at-least-once delivery), and a producer fails
- * fast instead of queueing commands while Redis is down. `bullmq` and `ioredis` are loaded on
- * first use, so apps on `memory()` need neither.
+ * The production driver: BullMQ 6 on Redis or on PostgreSQL (BullMQ's PostgreSQL backend), with
+ * the same semantics on both. Jobs are durable once `enqueue` resolves, workers on any number
+ * of machines may share a queue (at-least-once delivery), and a producer fails fast instead of
+ * queueing commands while the broker is down. `bullmq`, `ioredis` and `pg` are loaded on first
+ * use, so apps on `memory()` need none of them.
  *
  * For production Redis, set `maxmemory-policy noeviction` and enable persistence (AOF).
  *
  * @example
  * const driver = bullmq({ connection: process.env.REDIS_URL! })
+ * // or, on PostgreSQL (tables created in schema 'jobs' on first use):
+ * const onPostgres = bullmq({ postgres: { connectionString: process.env.DATABASE_URL!, schema: 'jobs' } })
  */
 export function bullmq(options: BullmqDriverOptions): Driver {
-  if (!options || options.connection === undefined) {
-    throw new AfterwardError(
-      ErrorCode.CONFIG_INVALID,
-      'bullmq(): `connection` is required, e.g. bullmq({ connection: "redis://127.0.0.1:6379" }).',
-      {
-        retryable: false,
-      },
-    )
-  }
-  const prefix = options.prefix ?? 'afterward'
+  const indexTtl = options?.requestIndexTtl ?? 30 * DAY
+  const store = storeFor(options, indexTtl)
   const keepCompleted = { age: 7 * DAY, count: 10_000, ...options.keepCompleted }
   const keepFailed = { age: 30 * DAY, count: 100_000, ...options.keepFailed }
-  const indexTtl = options.requestIndexTtl ?? 30 * DAY
-  const queuesKey = `${prefix}:afterward:queues`
-  const requestKey = (requestId: string): string => `${prefix}:afterward:request:${requestId}`
+  const prefixed = store.prefix === undefined ? {} : { prefix: store.prefix }
 
-  let producer: Promise<Redis> | undefined
   const queues = new Map<string, Promise<Queue>>()
   const events = new Map<string, Promise<QueueEvents>>()
   const consumers = new Set<BullmqConsumer>()
-  const knownQueues = new Set<string>()
-  const owned: Redis[] = []
   let closed = false
 
   const bull = (): Promise<typeof BullModule> => import('bullmq')
-  let readyWait: Promise<Redis> | undefined
-  const redis = async (): Promise<Redis> => {
-    producer ??= openRedis(options.connection, 'producer', `${prefix}:producer`).then((client) => {
-      client.on('error', () => undefined) // surfaced through the commands that fail
-      return client
-    })
-    const client = await producer
-    if (client.status === 'ready') return client
-    // Every caller waiting for the same reconnect shares one listener.
-    readyWait ??= whenReady(client, 5_000).finally(() => (readyWait = undefined))
-    return readyWait
-  }
 
   function queue(name: string): Promise<Queue> {
     checkQueueName(name)
@@ -81,25 +58,28 @@ export function bullmq(options: BullmqDriverOptions): Driver {
       // Memoized as a promise so that concurrent first uses share one Queue.
       created = (async () => {
         const { Queue } = await bull()
-        const q = new Queue(name, {
-          connection: await redis(),
-          prefix,
-          defaultJobOptions: { removeOnComplete: keepCompleted, removeOnFail: keepFailed },
-        })
+        const binding = await store.producer()
+        const q = new (Queue as unknown as QueueClass)(
+          name,
+          {
+            connection: binding.connection,
+            ...prefixed,
+            defaultJobOptions: { removeOnComplete: keepCompleted, removeOnFail: keepFailed },
+          },
+          binding.backend,
+        )
         q.on('error', () => undefined) // surfaced through the commands that fail
+        // BullMQ remembers a failed start for good: drop such a Queue so the next use retries.
+        await q.waitUntilReady().catch(async (err: unknown) => {
+          await q.close().catch(() => undefined)
+          throw err
+        })
         return q
       })()
       created.catch(() => queues.delete(name))
       queues.set(name, created)
     }
     return created
-  }
-
-  async function remember(names: Iterable<string>): Promise<void> {
-    const fresh = [...names].filter((n) => !knownQueues.has(n))
-    if (fresh.length === 0) return
-    await (await redis()).sadd(queuesKey, ...fresh)
-    for (const n of fresh) knownQueues.add(n)
   }
 
   async function find(id: string, queueNames: Iterable<string>): Promise<JobInfo | undefined> {
@@ -117,22 +97,17 @@ export function bullmq(options: BullmqDriverOptions): Driver {
     return undefined
   }
 
-  async function allQueues(): Promise<Set<string>> {
-    const stored = await (await redis()).smembers(queuesKey)
-    return new Set([...knownQueues, ...stored])
-  }
-
   async function queueEvents(name: string): Promise<QueueEvents> {
     let qe = events.get(name)
     if (!qe) {
       qe = (async () => {
         const { QueueEvents } = await bull()
-        const connection = await openRedis(options.connection, 'worker', `${prefix}:events`)
-        connection.on('error', () => undefined)
-        owned.push(connection)
-        // Read the stream from its start: an event written between a caller's first look at
-        // the job and the first XREAD would otherwise be missed.
-        const created = new QueueEvents(name, { connection, prefix, lastEventId: '0-0' })
+        const binding: BullBinding = await store.dedicated('events')
+        const created = new (QueueEvents as unknown as QueueEventsClass)(
+          name,
+          { connection: binding.connection, ...prefixed, lastEventId: store.firstEventId },
+          binding.backend,
+        )
         created.on('error', () => undefined)
         await created.waitUntilReady()
         return created
@@ -151,15 +126,9 @@ export function bullmq(options: BullmqDriverOptions): Driver {
       const byQueue = new Map<string, JobRecord[]>()
       for (const r of records)
         byQueue.set(r.options.queue, [...(byQueue.get(r.options.queue) ?? []), r])
-      const client = await redis()
-      const index = client.multi()
-      for (const r of records) {
-        if (r.requestId === undefined) continue
-        index
-          .sadd(requestKey(r.requestId), `${r.options.queue}|${r.id}`)
-          .expire(requestKey(r.requestId), indexTtl)
-      }
-      // Sent together: one round trip per queue's addBulk (a MULTI), the index alongside it.
+      await store.connect()
+      // Sent together: one round trip per queue's addBulk (a MULTI on Redis, one statement on
+      // PostgreSQL), the request index alongside it (a second statement, sent concurrently).
       const [added] = await Promise.all([
         Promise.all(
           [...byQueue].map(async ([name, group]) => {
@@ -173,8 +142,8 @@ export function bullmq(options: BullmqDriverOptions): Driver {
             return group.map((r, i) => ({ record: r, storedId: jobs[i]?.id }))
           }),
         ),
-        index.length > 0 ? index.exec() : undefined,
-        remember(byQueue.keys()),
+        store.recordRequest(records),
+        store.rememberQueues([...byQueue.keys()]),
       ])
       const ids = new Map(added.flat().map((a) => [a.record.id, a.storedId]))
       return records.map((r) => {
@@ -184,17 +153,12 @@ export function bullmq(options: BullmqDriverOptions): Driver {
     },
 
     async get(id) {
-      return find(id, await allQueues())
+      return find(id, await store.queues())
     },
 
     async byRequest(requestId) {
-      const members = await (await redis()).smembers(requestKey(requestId))
-      const found = await Promise.all(
-        members.map((m) => {
-          const at = m.indexOf('|')
-          return find(m.slice(at + 1), [m.slice(0, at)])
-        }),
-      )
+      const members = await store.requestMembers(requestId)
+      const found = await Promise.all(members.map((m) => find(m.id, [m.queue])))
       return found
         .filter((j): j is JobInfo => j !== undefined)
         .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
@@ -205,55 +169,15 @@ export function bullmq(options: BullmqDriverOptions): Driver {
       if (!first) throw new AfterwardError(ErrorCode.WAIT_TIMEOUT, `No job with id '${id}'.`)
       if (first.state === 'completed' || first.state === 'failed') return first
       const qe = await queueEvents(first.queue)
-      return new Promise<JobInfo>((resolve, reject) => {
-        let settled = false
-        const check = async (): Promise<void> => {
-          const now = await find(id, [first.queue])
-          if (!settled && now && (now.state === 'completed' || now.state === 'failed')) {
-            settled = true
-            cleanup()
-            resolve(now)
-          }
-        }
-        const onEvent = ({ jobId }: { jobId: string }): void => {
-          if (jobId === id) check().catch(fail)
-        }
-        const fail = (err: unknown): void => {
-          if (settled) return
-          settled = true
-          cleanup()
-          reject(err instanceof Error ? err : new Error(String(err)))
-        }
-        const timer = setTimeout(() => {
-          fail(
-            new AfterwardError(
-              ErrorCode.WAIT_TIMEOUT,
-              `Job '${id}' did not finish within ${timeoutMs} ms.`,
-            ),
-          )
-        }, timeoutMs)
-        // The events stream is trimmed under heavy load; a slow look now and then makes sure
-        // a finished job is never waited on forever.
-        const poll = setInterval(() => void check().catch(fail), 1_000)
-        const cleanup = (): void => {
-          clearTimeout(timer)
-          clearInterval(poll)
-          qe.off('completed', onEvent)
-          qe.off('failed', onEvent)
-        }
-        qe.on('completed', onEvent)
-        qe.on('failed', onEvent)
-        // The job may have finished between the first look and the subscription.
-        check().catch(fail)
-      })
+      return waitFinished(id, timeoutMs, qe, () => find(id, [first.queue]))
     },
 
     consume(consumeOptions) {
       const consumer = new BullmqConsumer({
         ...consumeOptions,
-        prefix,
-        connect: () => openRedis(options.connection, 'worker', `${prefix}:worker`),
-        onStart: () => remember(consumeOptions.queues),
+        prefix: store.prefix,
+        connect: () => store.dedicated('worker'),
+        onStart: () => store.rememberQueues(consumeOptions.queues),
         onClosed: () => consumers.delete(consumer),
       })
       consumers.add(consumer)
@@ -271,11 +195,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
           await qe.close()
         }),
       )
-      await Promise.allSettled(owned.map((c) => c.quit()))
-      if (producer) {
-        const client = await producer
-        await client.quit().catch(() => client.disconnect())
-      }
+      await store.close()
     },
   }
   return driver

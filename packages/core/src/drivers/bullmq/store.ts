@@ -1,0 +1,51 @@
+// What the bullmq() driver needs from its backend besides BullMQ itself: Redis and PostgreSQL
+// each implement it (store-redis.ts, store-postgres.ts), so that index.ts stays one driver.
+import type { JobRecord } from '../../driver.js'
+
+/** How to build BullMQ's `Queue`, `Worker` and `QueueEvents` on one backend. */
+export interface BullBinding {
+  /** The `connection` option handed to BullMQ. */
+  readonly connection: unknown
+  /** BullMQ's third constructor argument (a `BackendFactory`); undefined means Redis. */
+  readonly backend: unknown
+  /** Releases what the binding opened and BullMQ does not close itself. Idempotent. */
+  release(): Promise<void>
+}
+
+/** A job listed in the request index: enough to find it again. */
+export interface RequestMember {
+  queue: string
+  id: string
+}
+
+/**
+ * The connection-level side of a backend: readiness, the per-request index behind
+ * `jobs.byRequest`, and the registry of queue names that `jobs.get(id)` searches.
+ */
+export interface BackendStore {
+  /** `Redis` or `PostgreSQL`, for messages. */
+  readonly label: string
+  /** The `lastEventId` from which `QueueEvents` reads a queue's events from the start. */
+  readonly firstEventId: string
+  /** BullMQ's key prefix, or undefined where the backend ignores it (PostgreSQL uses a schema). */
+  readonly prefix: string | undefined
+  /**
+   * Resolves once the backend is reachable (and, for PostgreSQL, migrated); rejects with
+   * `AFTERWARD_BROKER_UNAVAILABLE` otherwise. A failed attempt is retried on the next call.
+   */
+  connect(): Promise<void>
+  /** The binding shared by every producer `Queue` of the driver. Connects first. */
+  producer(): Promise<BullBinding>
+  /** A fresh binding for a worker or an events listener. Connects first. */
+  dedicated(role: 'worker' | 'events'): Promise<BullBinding>
+  /** Adds the records that carry a request id to the request index. */
+  recordRequest(records: readonly JobRecord[]): Promise<void>
+  /** The jobs recorded for a request id, in no particular order. */
+  requestMembers(requestId: string): Promise<RequestMember[]>
+  /** Adds queue names to the registry (names already known to this process cost nothing). */
+  rememberQueues(names: readonly string[]): Promise<void>
+  /** Every queue name any process has used with this backend. */
+  queues(): Promise<string[]>
+  /** Releases the store's connections and every binding not yet released. */
+  close(): Promise<void>
+}

@@ -1,0 +1,95 @@
+// The driver suite on BullMQ's PostgreSQL backend, plus what only PostgreSQL has: its options,
+// migrations and an unreachable server. One database for this file (NOTIFY channels are
+// per database), one schema per driver (as a key prefix per driver on Redis).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  AfterwardEnqueueError,
+  ErrorCode,
+  bullmq,
+  defineTask,
+  migrateBullmqPostgres,
+} from '@afterward/core'
+import type { AfterwardError } from '@afterward/core'
+import { instance } from '../support/afterward.js'
+import { createTestDatabase, type TestDatabase } from '../support/pg.js'
+import { freePort, uniqueQueueName } from '../support/redis.js'
+import { driverConformance } from './conformance.js'
+
+let db: TestDatabase
+beforeAll(async () => {
+  db = await createTestDatabase()
+})
+afterAll(() => db?.drop())
+
+const schema = (): string => uniqueQueueName('aw').replace('-', '_')
+
+driverConformance('bullmq on PostgreSQL', () =>
+  bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
+)
+
+const ping = defineTask({ name: 'ping', run: (_input: number) => undefined })
+
+describe('bullmq on PostgreSQL', () => {
+  it('takes exactly one of `connection` and `postgres`, and no Redis prefix with postgres', () => {
+    const code = (fn: () => unknown): unknown => {
+      try {
+        fn()
+      } catch (err) {
+        return (err as AfterwardError).code
+      }
+      return undefined
+    }
+    const url = 'postgres://postgres@127.0.0.1:5432/test'
+    expect(code(() => bullmq({}))).toBe(ErrorCode.CONFIG_INVALID)
+    expect(code(() => bullmq({ connection: 'redis://127.0.0.1', postgres: url }))).toBe(
+      ErrorCode.CONFIG_INVALID,
+    )
+    expect(() => bullmq({ postgres: url, prefix: 'x' })).toThrow(/postgres\.schema/)
+    expect(() => bullmq({ postgres: { connectionString: url, schema: 'a-b' } })).toThrow(
+      /not a plain identifier/,
+    )
+    expect(() => bullmq({ postgres: { connectionString: '' } })).toThrow(/connection string/)
+  })
+
+  it('fails an enqueue fast when nothing listens on the port, and never hangs', async () => {
+    const port = await freePort()
+    const afterward = instance({
+      tasks: [ping],
+      driver: bullmq({ postgres: `postgres://postgres@127.0.0.1:${port}/test` }),
+      enqueueTimeout: 500,
+    })
+    const started = performance.now()
+    const error = await afterward.enqueue(ping, 1).catch((err: unknown) => err)
+    const elapsed = performance.now() - started
+    expect(error).toBeInstanceOf(AfterwardEnqueueError)
+    expect((error as AfterwardEnqueueError).code).toBe('AFTERWARD_ENQUEUE_FAILED')
+    expect((error as Error).message).toMatch(/PostgreSQL is not reachable/)
+    expect(elapsed).toBeLessThan(1_500)
+    await expect(afterward.jobs.get('nope')).rejects.toMatchObject({
+      code: ErrorCode.BROKER_UNAVAILABLE,
+    })
+  })
+
+  it('with migrate: false, refuses an unmigrated schema until migrateBullmqPostgres() ran', async () => {
+    const postgres = { connectionString: db.url, schema: schema(), migrate: false }
+    const afterward = instance({ tasks: [ping], driver: bullmq({ postgres }) })
+    await expect(afterward.jobs.get('nope')).rejects.toMatchObject({
+      code: ErrorCode.CONFIG_INVALID,
+      message: expect.stringMatching(/not initialized.*migrateBullmqPostgres\(\)/),
+    })
+    await migrateBullmqPostgres(postgres)
+    const scope = afterward.scope({ requestId: 'req-migrated' })
+    const { id } = scope.defer(ping, 1)
+    await scope.flush()
+    expect(await afterward.jobs.byRequest('req-migrated')).toMatchObject([{ id, state: 'waiting' }])
+  })
+
+  it('migrates once when many drivers start on a fresh schema at the same time', async () => {
+    const postgres = { connectionString: db.url, schema: schema() }
+    const drivers = Array.from({ length: 4 }, () =>
+      instance({ tasks: [ping], driver: bullmq({ postgres }) }),
+    )
+    const results = await Promise.all(drivers.map((a, i) => a.enqueue(ping, i)))
+    for (const { id } of results) expect((await drivers[0]!.jobs.get(id))?.state).toBe('waiting')
+  })
+})
