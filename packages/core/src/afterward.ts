@@ -120,8 +120,10 @@ export function createAfterward(options: AfterwardOptions): Afterward {
   async function storeWithTimeout(records: readonly JobRecord[]): Promise<EnqueueResult[]> {
     const names = [...new Set(records.map((r) => r.task))].join(', ')
     let timer: NodeJS.Timeout | undefined
+    const giveUp = new AbortController()
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
+        giveUp.abort()
         reject(
           new AfterwardEnqueueError(
             `The ${driver.name} broker did not confirm ${records.length} job(s) (${names}) within ${enqueueTimeout} ms. Check that it is reachable, or raise enqueueTimeout.`,
@@ -130,7 +132,7 @@ export function createAfterward(options: AfterwardOptions): Afterward {
       }, enqueueTimeout)
     })
     try {
-      const results = await Promise.race([driver.enqueue(records), timeout])
+      const results = await Promise.race([driver.enqueue(records, giveUp.signal), timeout])
       records.forEach((record, i) => {
         log.info(
           {

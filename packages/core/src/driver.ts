@@ -84,8 +84,12 @@ export interface Driver {
   readonly name: string
   /** Whether stored jobs survive the process. */
   readonly durable: boolean
-  /** Stores all records in one round trip (per queue), or rejects having stored none. */
-  enqueue(records: readonly JobRecord[]): Promise<EnqueueResult[]>
+  /**
+   * Stores all records in one round trip (per queue), or rejects having stored none. When
+   * `signal` aborts first (the caller gave up: `enqueueTimeout`), the driver rejects and removes
+   * whatever it stored, so that a client told "not stored" is not lied to.
+   */
+  enqueue(records: readonly JobRecord[], signal?: AbortSignal): Promise<EnqueueResult[]>
   get(id: string): Promise<JobInfo | undefined>
   byRequest(requestId: string): Promise<JobInfo[]>
   /** Resolves with the job once it completed or failed for good; rejects after `timeoutMs`. */

@@ -196,9 +196,10 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     name: 'memory',
     durable: false,
 
-    async enqueue(records: readonly JobRecord[]): Promise<EnqueueResult[]> {
+    async enqueue(records: readonly JobRecord[], signal?: AbortSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The memory driver is closed.')
       await Promise.resolve() // stored asynchronously, like a broker
+      if (signal?.aborted) throw new AfterwardError(ErrorCode.ENQUEUE_FAILED, 'Enqueue abandoned.')
       return records.map((record) => {
         const key = dedupKey(record)
         const live = key === undefined ? undefined : liveKeys.get(key)

@@ -27,7 +27,7 @@ export class BullmqConsumer implements Consumer {
   }
 
   async start(): Promise<void> {
-    const { Worker, UnrecoverableError, DelayedError } = await import('bullmq')
+    const { Worker, UnrecoverableError, WaitingError } = await import('bullmq')
     const { queues, concurrency, prefix, handle, log } = this.#options
     const binding = (this.#binding = await this.#options.connect())
     // Loosely typed at the one place where the binding meets BullMQ's overloads.
@@ -45,8 +45,8 @@ export class BullmqConsumer implements Consumer {
       } catch (thrown) {
         if (thrown instanceof RequeueJob) {
           // Shutdown: hand the job back without spending an attempt.
-          await job.moveToDelayed(Date.now(), token)
-          throw new DelayedError()
+          await job.moveToWait(token)
+          throw new WaitingError()
         }
         const error = toError(thrown)
         const message = failureMessage(error)

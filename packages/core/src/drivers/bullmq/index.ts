@@ -117,11 +117,31 @@ export function bullmq(options: BullmqDriverOptions): Driver {
     return qe
   }
 
+  type Added = { record: JobRecord; storedId: string | undefined }
+
+  async function addGroup(name: string, group: JobRecord[]): Promise<Added[]> {
+    const q = await queue(name)
+    // A lone job skips the MULTI that addBulk wraps around its jobs.
+    const bullJobs = group.map(toBullJob)
+    const only = bullJobs.length === 1 ? bullJobs[0] : undefined
+    const jobs = only ? [await q.add(only.name, only.data, only.opts)] : await q.addBulk(bullJobs)
+    return group.map((record, i) => ({ record, storedId: jobs[i]?.id }))
+  }
+
+  /** Best effort: removes jobs this call stored (not the live jobs a dedup key pointed to). */
+  async function removeStored(stored: Added[]): Promise<void> {
+    await Promise.allSettled(
+      stored
+        .filter((a) => a.storedId === a.record.id)
+        .map(async (a) => (await queue(a.record.options.queue)).remove(a.record.id)),
+    )
+  }
+
   const driver: Driver = {
     name: 'bullmq',
     durable: true,
 
-    async enqueue(records: readonly JobRecord[]): Promise<EnqueueResult[]> {
+    async enqueue(records: readonly JobRecord[], signal?: AbortSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The bullmq driver is closed.')
       const byQueue = new Map<string, JobRecord[]>()
       for (const r of records)
@@ -129,23 +149,23 @@ export function bullmq(options: BullmqDriverOptions): Driver {
       await store.connect()
       // Sent together: one round trip per queue's addBulk (a MULTI on Redis, one statement on
       // PostgreSQL), the request index alongside it (a second statement, sent concurrently).
-      const [added] = await Promise.all([
-        Promise.all(
-          [...byQueue].map(async ([name, group]) => {
-            const q = await queue(name)
-            // A lone job skips the MULTI that addBulk wraps around its jobs.
-            const bullJobs = group.map(toBullJob)
-            const only = bullJobs.length === 1 ? bullJobs[0] : undefined
-            const jobs = only
-              ? [await q.add(only.name, only.data, only.opts)]
-              : await q.addBulk(bullJobs)
-            return group.map((r, i) => ({ record: r, storedId: jobs[i]?.id }))
-          }),
-        ),
+      const groups = [...byQueue]
+      const [added, ...rest] = await Promise.allSettled([
+        Promise.allSettled(groups.map(([name, group]) => addGroup(name, group))),
         store.recordRequest(records),
         store.rememberQueues([...byQueue.keys()]),
       ])
-      const ids = new Map(added.flat().map((a) => [a.record.id, a.storedId]))
+      const perQueue = added.status === 'fulfilled' ? added.value : []
+      const stored = perQueue.flatMap((r) => (r.status === 'fulfilled' ? r.value : []))
+      const failure = [added, ...rest, ...perQueue].find((r) => r.status === 'rejected')
+      if (failure || signal?.aborted) {
+        // All or nothing: the caller answers "not stored", so take back what did get stored.
+        await removeStored(stored)
+        throw failure?.status === 'rejected'
+          ? failure.reason
+          : new AfterwardError(ErrorCode.ENQUEUE_FAILED, 'Enqueue abandoned after enqueueTimeout.')
+      }
+      const ids = new Map(stored.map((a) => [a.record.id, a.storedId]))
       return records.map((r) => {
         const storedId = ids.get(r.id) ?? r.id
         return { id: storedId, deduplicated: storedId !== r.id }
