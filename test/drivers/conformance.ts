@@ -252,6 +252,15 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
         expect(done.finishedAt!.getTime()).toBeGreaterThanOrEqual(done.startedAt!.getTime())
       })
 
+      it('jobs.wait on an id that was never stored says so, with AFTERWARD_JOB_NOT_FOUND', async () => {
+        const task = defineTask({ name: 'stored', run: () => undefined })
+        const afterward = instance({ tasks: [task], driver: makeDriver() })
+        await afterward.enqueue(task)
+        await expect(afterward.jobs.wait(randomUUID())).rejects.toMatchObject({
+          code: 'AFTERWARD_JOB_NOT_FOUND',
+        })
+      })
+
       it('retries with backoff until an attempt succeeds', async () => {
         const attempts: number[] = []
         const flaky = defineTask({

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { ContextProviders } from './context.js'
 import type { Driver, EnqueueResult, JobInfo, JobRecord } from './driver.js'
@@ -202,11 +201,6 @@ export function createAfterward(options: AfterwardOptions): Afterward {
     },
   }
   return afterward
-}
-
-/** A request id for callers that have none. */
-export function newRequestId(): string {
-  return randomUUID()
 }
 
 function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; driver: Driver } {

@@ -27,6 +27,8 @@ export const ErrorCode = {
   CONTEXT_FAILED: 'AFTERWARD_CONTEXT_FAILED',
   /** The instance, scope or worker is closed. */
   CLOSED: 'AFTERWARD_CLOSED',
+  /** `jobs.wait(id)` was given an id that no stored job has. */
+  JOB_NOT_FOUND: 'AFTERWARD_JOB_NOT_FOUND',
   /** A wait (`jobs.wait`, `drain`) did not finish in time. */
   WAIT_TIMEOUT: 'AFTERWARD_WAIT_TIMEOUT',
 } as const

@@ -1,4 +1,4 @@
-export { createAfterward, newRequestId } from './afterward.js'
+export { createAfterward } from './afterward.js'
 export type { Afterward, AfterwardOptions, WaitOptions } from './afterward.js'
 export { defineTask } from './task.js'
 export type {

@@ -59,8 +59,7 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
   let outcome: TaskOutcome
   try {
     // Inside the deadline too: an async schema or a provider that hangs must not hang the job.
-    const checked = await raceAbort(validateForRun(task, job.input), controller.signal)
-    if ('error' in checked) throw checked.error
+    const value = await raceAbort(validateForRun(task, job.input), controller.signal)
     for (const [name, provider] of Object.entries(providers)) {
       const acquiring = Promise.resolve().then(() => provider.acquire(acquireInfo))
       try {
@@ -84,7 +83,7 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
       defer: scope.defer.bind(scope),
     } as TaskContext
     await raceAbort(
-      Promise.resolve().then(() => task.run(checked.value, ctx)),
+      Promise.resolve().then(() => task.run(value, ctx)),
       controller.signal,
     )
     outcome = { status: 'success', error: undefined }

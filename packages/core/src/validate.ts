@@ -56,26 +56,17 @@ export function prepareInput(task: AnyTask, input: unknown, maxBytes: number): u
 
 /**
  * Validates a stored input again in the worker and returns the schema's output (which may be
- * transformed). Returns `{ error }` instead of throwing so that the worker can fail the job
- * without retries.
+ * transformed). Throws `AfterwardInputError` (not retryable) when it no longer matches.
  */
-export async function validateForRun(
-  task: AnyTask,
-  input: unknown,
-): Promise<{ value: unknown } | { error: AfterwardInputError }> {
-  if (!task.input) return { value: input }
+export async function validateForRun(task: AnyTask, input: unknown): Promise<unknown> {
+  if (!task.input) return input
   const result = await task.input['~standard'].validate(input)
   if (result.issues) {
     const issue = result.issues[0]!
-    return {
-      error: inputError(
-        task,
-        issuePath(issue),
-        `${issue.message} (stored input no longer matches the schema)`,
-      ),
-    }
+    const problem = `${issue.message} (stored input no longer matches the schema)`
+    throw inputError(task, issuePath(issue), problem)
   }
-  return { value: result.value }
+  return result.value
 }
 
 function issuePath(issue: StandardSchemaV1.Issue): string {

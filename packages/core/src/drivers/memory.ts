@@ -239,7 +239,12 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
       return new Promise<JobInfo>((resolve, reject) => {
         const entry = jobs.get(id)
         if (!entry)
-          return reject(new AfterwardError(ErrorCode.WAIT_TIMEOUT, `No job with id '${id}'.`))
+          return reject(
+            new AfterwardError(
+              ErrorCode.JOB_NOT_FOUND,
+              `No job with id '${id}' (never stored, or removed after its retention period).`,
+            ),
+          )
         if (entry.state === 'completed' || entry.state === 'failed') return resolve(info(entry))
         const timer = setTimeout(() => {
           events.off(`finished:${id}`, done)
@@ -267,7 +272,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
           if (list.length > 0 && ![...consumers].some((c) => c.serves(queue))) {
             return reject(
               new AfterwardError(
-                ErrorCode.WAIT_TIMEOUT,
+                ErrorCode.CONFIG_INVALID,
                 `drain(): ${list.length} job(s) wait in queue '${queue}' and no started worker takes it. Start afterward.worker() first.`,
               ),
             )

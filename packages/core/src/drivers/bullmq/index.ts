@@ -186,7 +186,11 @@ export function bullmq(options: BullmqDriverOptions): Driver {
 
     async waitFor(id, timeoutMs) {
       const first = await driver.get(id)
-      if (!first) throw new AfterwardError(ErrorCode.WAIT_TIMEOUT, `No job with id '${id}'.`)
+      if (!first)
+        throw new AfterwardError(
+          ErrorCode.JOB_NOT_FOUND,
+          `No job with id '${id}' (never stored, or removed after its retention period).`,
+        )
       if (first.state === 'completed' || first.state === 'failed') return first
       const qe = await queueEvents(first.queue)
       return waitFinished(id, timeoutMs, qe, () => find(id, [first.queue]))
