@@ -48,7 +48,8 @@ export function toBullJob(record: JobRecord): {
       attempts: o.attempts,
       backoff: { type: BACKOFF_TYPE },
       priority: PRIORITY_RANK[o.priority],
-      delay: Math.max(0, o.delay - (Date.now() - record.createdAt)),
+      // BullMQ counts the delay from `timestamp`, the defer time: no correction for the wait.
+      delay: o.delay,
       timestamp: record.createdAt,
       // Dedup is per task and key while the job is live; BullMQ frees the key when it finishes.
       ...(o.key === undefined ? {} : { deduplication: { id: `${record.task}:${o.key}` } }),
