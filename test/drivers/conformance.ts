@@ -13,7 +13,7 @@ import {
   type Driver,
   type TaskOutcome,
 } from '@afterward/core'
-import { deferred, instance } from '../support/afterward.js'
+import { deferred, instance, thrown } from '../support/afterward.js'
 
 export function driverConformance(name: string, makeDriver: () => Driver): void {
   describe(`driver conformance: ${name}`, () => {
@@ -701,16 +701,6 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
       })
     })
   })
-}
-
-/** What `fn` throws synchronously, or undefined. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (err) {
-    return err
-  }
-  return undefined
 }
 
 async function waitUntil(

@@ -1,7 +1,8 @@
 // Builds Afterward instances for tests and closes them after each test.
-import { afterEach } from 'vitest'
+import { afterEach, expect } from 'vitest'
 import { pino } from 'pino'
 import {
+  AfterwardEnqueueError,
   createAfterward,
   type Afterward,
   type AfterwardOptions,
@@ -40,4 +41,34 @@ export function deferred<T = void>(): {
     reject = rej
   })
   return { promise, resolve, reject }
+}
+
+/** What `fn` throws synchronously, or undefined. */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (err) {
+    return err
+  }
+  return undefined
+}
+
+/**
+ * Enqueues against a broker that is not there and checks the failure: an
+ * `AFTERWARD_ENQUEUE_FAILED` whose message matches, well within `enqueueTimeout` + 1 s.
+ */
+export async function expectFastEnqueueFailure(
+  enqueue: () => Promise<unknown>,
+  message: RegExp,
+): Promise<void> {
+  const started = performance.now()
+  const error = await enqueue().then(
+    () => undefined,
+    (err: unknown) => err,
+  )
+  const elapsed = performance.now() - started
+  expect(error).toBeInstanceOf(AfterwardEnqueueError)
+  expect((error as AfterwardEnqueueError).code).toBe('AFTERWARD_ENQUEUE_FAILED')
+  expect((error as Error).message).toMatch(message)
+  expect(elapsed).toBeLessThan(1_500)
 }
