@@ -22,9 +22,9 @@ class Rollback extends Error {}
 
 /**
  * Starts `client.$transaction(callback)` and resolves once inside the callback, with the
- * transaction client, while the callback waits for `commit` or `rollback`. Rejects (and makes
- * sure the transaction, if it still starts later, is rolled back at once) when `info.signal`
- * aborts first: the worker does not race `acquire` against the deadline, so this must.
+ * transaction client, while the callback waits for `commit` or `rollback`. Waiting for a
+ * connection is bounded by the deadline (`maxWait`); if the worker gives up on the attempt first,
+ * it releases a transaction that arrives late, which rolls it back.
  */
 export function openTransaction<T>(
   client: PrismaClientLike,
@@ -43,7 +43,6 @@ export function openTransaction<T>(
       commit ? resolve() : reject(new Rollback('rollback', { cause: reason }))
   })
   finished.catch(() => {}) // observed by the callback; this branch only keeps Node quiet
-  let abandoned = false
 
   const timeLeft = info.deadline === undefined ? undefined : Math.max(1, info.deadline - Date.now())
   const txOptions: PrismaTransactionOptions = {
@@ -54,7 +53,6 @@ export function openTransaction<T>(
 
   const done = Promise.resolve(
     client.$transaction(async (tx: unknown) => {
-      if (abandoned) throw new Rollback('acquire was abandoned')
       if (options.statementTimeout && info.deadline !== undefined) {
         // Per transaction (`is_local`), so the pooled connection keeps its own setting after.
         const ms = Math.max(1, info.deadline - Date.now())
@@ -87,31 +85,14 @@ export function openTransaction<T>(
     }
   }
 
-  const { signal } = info
-  return new Promise<OpenTransaction<T>>((resolve, reject) => {
-    const onAbort = (): void => {
-      abandoned = true
-      finish(false, signal.reason)
-      reject(signal.reason as Error)
-    }
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
-    entered.then(
-      (tx) => {
-        signal.removeEventListener('abort', onAbort)
-        if (abandoned) return
-        resolve({ tx, commit: () => settle(true), rollback: (reason) => settle(false, reason) })
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(
-          new AfterwardError(
-            ErrorCode.CONTEXT_FAILED,
-            `prismaContext: could not start the task's transaction: ${err instanceof Error ? err.message : String(err)}`,
-            { cause: err },
-          ),
-        )
-      },
-    )
-  })
+  return entered.then(
+    (tx) => ({ tx, commit: () => settle(true), rollback: (reason) => settle(false, reason) }),
+    (err: unknown) => {
+      throw new AfterwardError(
+        ErrorCode.CONTEXT_FAILED,
+        `prismaContext: could not start the task's transaction: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      )
+    },
+  )
 }
