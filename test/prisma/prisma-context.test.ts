@@ -338,7 +338,7 @@ describe('prismaContext when PostgreSQL terminates the worker connections', () =
 
       // Idle pooled connections killed between tasks: the pool drops them, the process stays up.
       expect(await terminate(applicationName)).toBeGreaterThan(0)
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      await noConnectionsLeft(applicationName) // the pool's clients see their sockets close
       const later = await Promise.all([1, 2, 3].map((n) => afterward.enqueue(steady, { n })))
       for (const { id } of later)
         expect((await afterward.jobs.wait(id, { timeout: 10_000 })).state).toBe('completed')
