@@ -11,7 +11,7 @@ export const ErrorCode = {
   UNKNOWN_TASK: 'AFTERWARD_UNKNOWN_TASK',
   /** A job option (`retry`, `delay`, `priority`, `key`, `queue`, `timeout`) has a bad value. */
   OPTIONS_INVALID: 'AFTERWARD_OPTIONS_INVALID',
-  /** `createAfterward`, a driver or a provider was configured wrongly. */
+  /** `createAfterward`, a driver or a provider was configured wrongly, or used in a way that cannot work (`drain()` with no worker). */
   CONFIG_INVALID: 'AFTERWARD_CONFIG_INVALID',
   /** The broker did not store the jobs (down, refused, or slower than `enqueueTimeout`). */
   ENQUEUE_FAILED: 'AFTERWARD_ENQUEUE_FAILED',
