@@ -202,7 +202,8 @@ describe('prismaContext timeouts (memory)', () => {
     },
   })
 
-  it('has PostgreSQL cancel a query still running at the deadline (statement_timeout)', async () => {
+  /** A worker for `sleeper` on memory(), its attempts' outcomes recorded, in one transaction each. */
+  async function startSleepers(options: { poolSize?: number }, concurrency: number) {
     const applicationName = appName()
     const { outcomes, provider } = probe()
     const afterward = instance({
@@ -210,10 +211,15 @@ describe('prismaContext timeouts (memory)', () => {
       driver: memory(),
       context: {
         probe: provider,
-        db: prismaContext(factory(applicationName), { transaction: true }),
+        db: prismaContext(factory(applicationName), { transaction: true, ...options }),
       },
     })
-    await afterward.worker({ concurrency: 1 }).start()
+    await afterward.worker({ concurrency }).start()
+    return { applicationName, outcomes, afterward }
+  }
+
+  it('has PostgreSQL cancel a query still running at the deadline (statement_timeout)', async () => {
+    const { applicationName, outcomes, afterward } = await startSleepers({}, 1)
     // A query far longer than the test: without statement_timeout the rollback would wait behind
     // it for 30 s, and this wait would give up first.
     const { id } = await afterward.enqueue(sleeper, { hold: 30 })
@@ -226,17 +232,7 @@ describe('prismaContext timeouts (memory)', () => {
   })
 
   it('gives up waiting for a connection at the deadline, leaking no transaction', async () => {
-    const applicationName = appName()
-    const { outcomes, provider } = probe()
-    const afterward = instance({
-      tasks: [sleeper],
-      driver: memory(),
-      context: {
-        probe: provider,
-        db: prismaContext(factory(applicationName), { transaction: true, poolSize: 1 }),
-      },
-    })
-    await afterward.worker({ concurrency: 6 }).start()
+    const { applicationName, outcomes, afterward } = await startSleepers({ poolSize: 1 }, 6)
     const scope = afterward.scope()
     for (let n = 0; n < 6; n++) scope.defer(sleeper, { hold: 0.06 })
     const ids = (await scope.flush()).map((r) => r.id)
