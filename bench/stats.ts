@@ -46,3 +46,12 @@ export function report(
     )
   }
 }
+
+/** Prints rows as a Markdown table with aligned columns (readable in a terminal, pasteable in docs). */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
+  console.log(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}`)
+  for (const row of rows) console.log(line(row))
+}

@@ -6,7 +6,7 @@ import type { AnyTask, DeferArgs } from './task.js'
 import { DeferScope, type DeferScopeOptions, type ScopeHost } from './defer-scope.js'
 import { AfterwardEnqueueError, AfterwardError, AfterwardInputError, ErrorCode } from './errors.js'
 import { defaultLogger, jobBindings } from './logger.js'
-import { resolveOptions } from './options.js'
+import { resolveOptions, type ResolvedJobOptions } from './options.js'
 import { DEFAULT_MAX_INPUT_BYTES, prepareInput } from './validate.js'
 import { Worker, type WorkerOptions } from './worker.js'
 
@@ -78,7 +78,7 @@ export function createAfterward(options: AfterwardOptions): Afterward {
     }
     registry.set(task.name, task)
   }
-  const inflight = new Set<Promise<unknown>>()
+  const inflight = { count: 0, idle: undefined as (() => void) | undefined }
   const workers = new Set<Worker>()
   let closing: Promise<void> | undefined
 
@@ -92,8 +92,38 @@ export function createAfterward(options: AfterwardOptions): Afterward {
       )
     }
     const value = prepareInput(task, input, maxInputBytes)
-    const resolved = resolveOptions([...levels, task, options.defaults])
+    const [call, route] = levels
+    const resolved =
+      call === undefined && levels.length <= 2
+        ? resolveCached(task, route)
+        : resolveOptions([...levels, task, options.defaults])
     return { ...meta, task: task.name, input: value, createdAt: Date.now(), options: resolved }
+  }
+
+  // Most defers pass no call-site options: their options depend only on the task and the route's
+  // options object, so they are resolved once per pair (frozen, since every job shares them).
+  const resolvedFor = new WeakMap<
+    AnyTask,
+    { none?: ResolvedJobOptions; byRoute: WeakMap<JobOptions, ResolvedJobOptions> }
+  >()
+  function resolveCached(task: AnyTask, route: JobOptions | undefined): ResolvedJobOptions {
+    let perTask = resolvedFor.get(task)
+    if (!perTask) resolvedFor.set(task, (perTask = { byRoute: new WeakMap() }))
+    const cached = route === undefined ? perTask.none : perTask.byRoute.get(route)
+    if (cached) return cached
+    const levels = [route, task, options.defaults]
+    const resolved = resolveOptions(levels)
+    // A Date delay is relative to now: never reuse it.
+    if (
+      levels.some((level) => level !== undefined && 'delay' in level && level.delay instanceof Date)
+    ) {
+      return resolved
+    }
+    Object.freeze(resolved.backoff)
+    Object.freeze(resolved)
+    if (route === undefined) perTask.none = resolved
+    else perTask.byRoute.set(route, resolved)
+    return resolved
   }
 
   // Requests and direct enqueues are refused once close() began.
@@ -108,54 +138,76 @@ export function createAfterward(options: AfterwardOptions): Afterward {
       }
       return prepare(task, ...rest)
     },
-    store(records) {
-      const attempt = storeWithTimeout(records)
-      inflight.add(attempt)
-      void attempt.finally(() => inflight.delete(attempt)).catch(() => undefined)
-      return attempt
-    },
+    store: storeWithTimeout,
   }
 
-  async function storeWithTimeout(records: readonly JobRecord[]): Promise<EnqueueResult[]> {
-    const names = [...new Set(records.map((r) => r.task))].join(', ')
-    let timer: NodeJS.Timeout | undefined
-    const giveUp = new AbortController()
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        giveUp.abort()
+  /**
+   * Stores the records, bounded by `enqueueTimeout`. One promise, one timer and a flag per
+   * call: this runs once per request, so it allocates as little as it can.
+   */
+  function storeWithTimeout(records: readonly JobRecord[]): Promise<EnqueueResult[]> {
+    inflight.count++
+    const gaveUp = { aborted: false }
+    return new Promise<EnqueueResult[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        gaveUp.aborted = true
         reject(
           new AfterwardEnqueueError(
-            `The ${driver.name} broker did not confirm ${records.length} job(s) (${names}) within ${enqueueTimeout} ms. Check that it is reachable, or raise enqueueTimeout.`,
+            `The ${driver.name} broker did not confirm ${records.length} job(s) (${taskNames(records)}) within ${enqueueTimeout} ms. Check that it is reachable, or raise enqueueTimeout.`,
           ),
         )
       }, enqueueTimeout)
-    })
-    try {
-      const results = await Promise.race([driver.enqueue(records, giveUp.signal), timeout])
-      records.forEach((record, i) => {
-        log.info(
-          {
-            ...jobBindings(record),
-            queue: record.options.queue,
-            deduplicatedInto: results[i]?.deduplicated ? results[i].id : undefined,
-          },
-          results[i]?.deduplicated ? 'job deduplicated' : 'job enqueued',
+      driver.enqueue(records, gaveUp).then(
+        (results) => {
+          clearTimeout(timer)
+          if (log.isLevelEnabled('debug')) logStored(records, results)
+          resolve(results)
+        },
+        (err: unknown) => {
+          clearTimeout(timer)
+          reject(
+            err instanceof AfterwardEnqueueError
+              ? err
+              : new AfterwardEnqueueError(
+                  `The ${driver.name} broker refused ${records.length} job(s) (${taskNames(records)}): ${err instanceof Error ? err.message : String(err)}. Check that it is reachable; none of them was stored.`,
+                  { cause: err },
+                ),
+          )
+        },
+      )
+    }).then(
+      (results) => {
+        settled()
+        return results
+      },
+      (error: AfterwardEnqueueError) => {
+        settled()
+        log.error(
+          { err: error, requestId: records[0]?.requestId, tasks: taskNames(records) },
+          'enqueue failed',
         )
-      })
-      return results
-    } catch (err) {
-      const error =
-        err instanceof AfterwardEnqueueError
-          ? err
-          : new AfterwardEnqueueError(
-              `The ${driver.name} broker refused ${records.length} job(s) (${names}): ${err instanceof Error ? err.message : String(err)}. Check that it is reachable; none of them was stored.`,
-              { cause: err },
-            )
-      log.error({ err: error, requestId: records[0]?.requestId, tasks: names }, 'enqueue failed')
-      throw error
-    } finally {
-      clearTimeout(timer)
-    }
+        throw error
+      },
+    )
+  }
+
+  function settled(): void {
+    if (--inflight.count === 0) inflight.idle?.()
+  }
+
+  // Per-job lines are debug: at info they would cost more than storing the job.
+  function logStored(records: readonly JobRecord[], results: EnqueueResult[]): void {
+    records.forEach((record, i) => {
+      const deduplicated = results[i]?.deduplicated === true
+      log.debug(
+        {
+          ...jobBindings(record),
+          queue: record.options.queue,
+          deduplicatedInto: deduplicated ? results[i]!.id : undefined,
+        },
+        deduplicated ? 'job deduplicated' : 'job enqueued',
+      )
+    })
   }
 
   const afterward: Afterward = {
@@ -193,7 +245,7 @@ export function createAfterward(options: AfterwardOptions): Afterward {
     log,
     close() {
       closing ??= (async () => {
-        await Promise.allSettled([...inflight])
+        if (inflight.count > 0) await new Promise<void>((resolve) => (inflight.idle = resolve))
         await Promise.all([...workers].map((w) => w.close()))
         await driver.close()
       })()
@@ -228,6 +280,10 @@ function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; d
     throw configError('maxInputBytes must be a positive number of bytes')
   }
   return { tasks: options.tasks, driver: options.driver }
+}
+
+function taskNames(records: readonly JobRecord[]): string {
+  return [...new Set(records.map((r) => r.task))].join(', ')
 }
 
 function configError(message: string): AfterwardError {

@@ -76,6 +76,14 @@ export interface Consumer {
 }
 
 /**
+ * Tells a driver that its caller gave up (`enqueueTimeout`). An `AbortSignal` is one; the
+ * instance passes a plain flag, which costs nothing per enqueue.
+ */
+export interface GiveUpSignal {
+  readonly aborted: boolean
+}
+
+/**
  * The storage and delivery of jobs. `memory()` and `bullmq()` implement it; a driver owns its
  * connections and exposes no connection type.
  */
@@ -89,7 +97,7 @@ export interface Driver {
    * `signal` aborts first (the caller gave up: `enqueueTimeout`), the driver rejects and removes
    * whatever it stored, so that a client told "not stored" is not lied to.
    */
-  enqueue(records: readonly JobRecord[], signal?: AbortSignal): Promise<EnqueueResult[]>
+  enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]>
   get(id: string): Promise<JobInfo | undefined>
   byRequest(requestId: string): Promise<JobInfo[]>
   /** Resolves with the job once it completed or failed for good; rejects after `timeoutMs`. */

@@ -25,6 +25,10 @@ export interface JsonCheck {
  * turn into `null` or `{}`) or throw on is reported with its path.
  */
 export function checkJson(value: unknown, root = 'input'): JsonCheck {
+  // Nearly every input is plain JSON without Dates: copy it without building any path. Only a
+  // value that has a problem or a Date takes the walk below, which names the paths.
+  const copy = plainCopy(value, 0)
+  if (copy !== NOT_PLAIN) return { datePaths: [], value: copy }
   const datePaths: string[] = []
   const seen = new Set<object>()
 
@@ -92,6 +96,51 @@ export function checkJson(value: unknown, root = 'input'): JsonCheck {
 
   const result = walk(value, root)
   return { problem: result.problem, datePaths, value: result.value }
+}
+
+const NOT_PLAIN = Symbol('not plain JSON')
+
+/**
+ * A copy of a value that is plain JSON without Dates, or `NOT_PLAIN`. Deeper than 100 levels
+ * (a circular reference, or a very deep value) counts as not plain: the full walk decides.
+ */
+function plainCopy(v: unknown, depth: number): unknown {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v
+    case 'number':
+      return Number.isFinite(v) ? v : NOT_PLAIN
+    case 'object':
+      break
+    default:
+      return NOT_PLAIN
+  }
+  if (v === null) return null
+  if (depth > 100) return NOT_PLAIN
+  if (Array.isArray(v)) {
+    const out: unknown[] = new Array<unknown>(v.length)
+    for (let i = 0; i < v.length; i++) {
+      if (!(i in v)) return NOT_PLAIN
+      const item = plainCopy(v[i], depth + 1)
+      if (item === NOT_PLAIN) return NOT_PLAIN
+      out[i] = item
+    }
+    return out
+  }
+  const proto = Object.getPrototypeOf(v) as unknown
+  if (proto !== Object.prototype && proto !== null) return NOT_PLAIN
+  const out: Record<string, unknown> = {}
+  for (const key in v) {
+    if (!Object.hasOwn(v, key)) continue
+    const child = (v as Record<string, unknown>)[key]
+    if (child === undefined) continue
+    const copied = plainCopy(child, depth + 1)
+    if (copied === NOT_PLAIN) return NOT_PLAIN
+    out[key] = copied
+  }
+  if (Object.getOwnPropertySymbols(v).length > 0) return NOT_PLAIN
+  return out
 }
 
 /** Formats one path segment: `.name` for identifiers, `[2]` for indexes, `["a b"]` otherwise. */

@@ -5,6 +5,7 @@ import type {
   DeliveredJob,
   Driver,
   EnqueueResult,
+  GiveUpSignal,
   JobInfo,
   JobRecord,
 } from '../driver.js'
@@ -196,7 +197,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     name: 'memory',
     durable: false,
 
-    async enqueue(records: readonly JobRecord[], signal?: AbortSignal): Promise<EnqueueResult[]> {
+    async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The memory driver is closed.')
       await Promise.resolve() // stored asynchronously, like a broker
       if (signal?.aborted) throw new AfterwardError(ErrorCode.ENQUEUE_FAILED, 'Enqueue abandoned.')

@@ -29,7 +29,14 @@ export async function openRedis(
     connectionName: name,
     retryStrategy: (times) => Math.min(100 * times, 2_000),
     ...(role === 'producer'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 }
+      ? {
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 1,
+          connectTimeout: 2_000,
+          // Commands issued in the same tick (the jobs and indexes of concurrent requests) go to
+          // Redis in one write: fewer syscalls on both sides than one write per request.
+          enableAutoPipelining: true,
+        }
       : { maxRetriesPerRequest: null }),
   }
   const client =

@@ -1,6 +1,6 @@
 import type * as BullModule from 'bullmq'
 import type { Queue, QueueEvents, QueueEventsOptions, QueueOptions } from 'bullmq'
-import type { Driver, EnqueueResult, JobInfo, JobRecord } from '../../driver.js'
+import type { Driver, EnqueueResult, GiveUpSignal, JobInfo, JobRecord } from '../../driver.js'
 import type { BullBinding } from './store.js'
 import { AfterwardError, ErrorCode } from '../../errors.js'
 import { checkQueueName } from '../../options.js'
@@ -52,9 +52,9 @@ export function bullmq(options: BullmqDriverOptions): Driver {
   const bull = (): Promise<typeof BullModule> => import('bullmq')
 
   function queue(name: string): Promise<Queue> {
-    checkQueueName(name)
     let created = queues.get(name)
     if (!created) {
+      checkQueueName(name)
       // Memoized as a promise so that concurrent first uses share one Queue.
       created = (async () => {
         const { Queue } = await bull()
@@ -141,27 +141,34 @@ export function bullmq(options: BullmqDriverOptions): Driver {
     name: 'bullmq',
     durable: true,
 
-    async enqueue(records: readonly JobRecord[], signal?: AbortSignal): Promise<EnqueueResult[]> {
+    async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The bullmq driver is closed.')
       const byQueue = new Map<string, JobRecord[]>()
-      for (const r of records)
-        byQueue.set(r.options.queue, [...(byQueue.get(r.options.queue) ?? []), r])
+      for (const r of records) {
+        const group = byQueue.get(r.options.queue)
+        if (group) group.push(r)
+        else byQueue.set(r.options.queue, [r])
+      }
       await store.connect()
-      // Sent together: one round trip per queue's addBulk (a MULTI on Redis, one statement on
-      // PostgreSQL), the request index alongside it (a second statement, sent concurrently).
-      const groups = [...byQueue]
-      const [added, ...rest] = await Promise.allSettled([
-        Promise.allSettled(groups.map(([name, group]) => addGroup(name, group))),
+      // Sent together: each queue's jobs (one script for a lone job, addBulk's MULTI for more)
+      // and the request index; the producer auto-pipelines them into one write to the broker.
+      const names = [...byQueue.keys()]
+      const settled = await Promise.allSettled([
         store.recordRequest(records),
-        store.rememberQueues([...byQueue.keys()]),
+        store.rememberQueues(names),
+        ...names.map((name) => addGroup(name, byQueue.get(name)!)),
       ])
-      const perQueue = added.status === 'fulfilled' ? added.value : []
-      const stored = perQueue.flatMap((r) => (r.status === 'fulfilled' ? r.value : []))
-      const failure = [added, ...rest, ...perQueue].find((r) => r.status === 'rejected')
+      const stored: Added[] = []
+      let failure: PromiseRejectedResult | undefined
+      for (let i = 0; i < settled.length; i++) {
+        const result = settled[i]!
+        if (result.status === 'rejected') failure ??= result
+        else if (i >= 2) stored.push(...(result.value as Added[]))
+      }
       if (failure || signal?.aborted) {
         // All or nothing: the caller answers "not stored", so take back what did get stored.
         await removeStored(stored)
-        throw failure?.status === 'rejected'
+        throw failure
           ? failure.reason
           : new AfterwardError(ErrorCode.ENQUEUE_FAILED, 'Enqueue abandoned after enqueueTimeout.')
       }

@@ -10,6 +10,24 @@ export interface RedisStoreOptions {
   requestIndexTtl: number
 }
 
+// Adds members to a request's index set and (re)sets its TTL, atomically, in one command.
+const INDEX_SCRIPT = `redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])`
+
+type IndexCommand = (key: string, ttl: number, ...members: string[]) => Promise<unknown>
+
+/**
+ * Defines the index script on a new producer client, before any command: an auto-pipeline
+ * batch created earlier in the same tick would not know a command defined later.
+ */
+function defineIndexCommand(client: Redis): Redis {
+  client.defineCommand('afterwardIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT })
+  return client
+}
+
+const indexCommand = (client: Redis): IndexCommand =>
+  (client as unknown as { afterwardIndex: IndexCommand }).afterwardIndex
+
 /**
  * The Redis side of `bullmq()`: a producer client without offline queue (fail fast), a set per
  * request id for `jobs.byRequest`, and a set of queue names for `jobs.get`.
@@ -26,7 +44,7 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
   const redis = async (): Promise<Redis> => {
     producer ??= openRedis(connection, 'producer', `${prefix}:producer`).then((client) => {
       client.on('error', () => undefined) // surfaced through the commands that fail
-      return client
+      return defineIndexCommand(client)
     })
     const client = await producer
     if (client.status === 'ready') return client
@@ -65,14 +83,23 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
     },
 
     async recordRequest(records: readonly JobRecord[]) {
-      const index = (await redis()).multi()
+      const byRequest = new Map<string, string[]>()
       for (const r of records) {
         if (r.requestId === undefined) continue
-        index
-          .sadd(requestKey(r.requestId), `${r.options.queue}|${r.id}`)
-          .expire(requestKey(r.requestId), requestIndexTtl)
+        const members = byRequest.get(r.requestId)
+        const member = `${r.options.queue}|${r.id}`
+        if (members) members.push(member)
+        else byRequest.set(r.requestId, [member])
       }
-      if (index.length > 0) await index.exec()
+      if (byRequest.size === 0) return
+      const client = await redis()
+      // One command per request (the add and the TTL in one script), auto-pipelined with the
+      // job's own add: no MULTI, no extra round trip.
+      await Promise.all(
+        [...byRequest].map(([requestId, members]) =>
+          indexCommand(client).call(client, requestKey(requestId), requestIndexTtl, ...members),
+        ),
+      )
     },
 
     async requestMembers(requestId): Promise<RequestMember[]> {
