@@ -1,10 +1,16 @@
-import type { Redis } from 'ioredis'
 import type { JobRecord } from '../../driver.js'
 import type { BackendStore, BullBinding, RequestMember } from './store.js'
-import { openRedis, whenReady, type RedisConnection } from './connection.js'
+import {
+  openRedis,
+  whenReady,
+  type RedisClient,
+  type RedisClusterConnection,
+  type RedisConnection,
+} from './connection.js'
 
 export interface RedisStoreOptions {
-  connection: RedisConnection
+  connection: RedisConnection | RedisClusterConnection
+  /** On a cluster, hash-tagged (checked by `storeFor`): every key below then lives in one slot. */
   prefix: string
   /** Seconds a request's index entry is kept. */
   requestIndexTtl: number
@@ -19,11 +25,11 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
   const queuesKey = `${prefix}:afterward:queues`
   const requestKey = (requestId: string): string => `${prefix}:afterward:request:${requestId}`
   const knownQueues = new Set<string>()
-  const owned = new Set<Redis>()
-  let producer: Promise<Redis> | undefined
-  let readyWait: Promise<Redis> | undefined
+  const owned = new Set<RedisClient>()
+  let producer: Promise<RedisClient> | undefined
+  let readyWait: Promise<RedisClient> | undefined
 
-  const redis = async (): Promise<Redis> => {
+  const redis = async (): Promise<RedisClient> => {
     producer ??= openRedis(connection, 'producer', `${prefix}:producer`).then((client) => {
       client.on('error', () => undefined) // surfaced through the commands that fail
       return client
@@ -35,7 +41,7 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
     return readyWait
   }
 
-  const quit = async (client: Redis): Promise<void> => {
+  const quit = async (client: RedisClient): Promise<void> => {
     owned.delete(client)
     await client.quit().catch(() => client.disconnect())
   }
