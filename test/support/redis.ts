@@ -95,6 +95,7 @@ function killAllOnExit(): void {
 /**
  * Starts a private redis-server on a free port, for tests that kill or restart Redis.
  * Nothing is persisted; the server is killed when the test process exits at the latest.
+ * `config` adds or overrides redis-server options (`{ 'cluster-enabled': 'yes' }`).
  *
  * @example
  * const redis = await startRedisServer()
@@ -103,7 +104,9 @@ function killAllOnExit(): void {
  * await redis.stop() // the broker is down: enqueues must fail fast
  * await redis.restart() // and it is back, empty
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(
+  config: Record<string, string | number> = {},
+): Promise<RedisServer> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'aw-redis-'))
   let child: ChildProcess | undefined
@@ -118,6 +121,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       daemonize: 'no',
       dir,
       loglevel: 'warning',
+      ...config,
     }
     const args = Object.entries(options).flatMap(([name, value]) => [`--${name}`, String(value)])
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] })

@@ -51,7 +51,7 @@ export { memory } from './drivers/memory.js'
 export type { MemoryDriver, MemoryDriverOptions } from './drivers/memory.js'
 export { bullmq } from './drivers/bullmq/index.js'
 export type { BullmqDriverOptions } from './drivers/bullmq/index.js'
-export type { RedisConnection } from './drivers/bullmq/connection.js'
+export type { RedisClusterConnection, RedisConnection } from './drivers/bullmq/connection.js'
 export { migrateBullmqPostgres } from './drivers/bullmq/postgres-schema.js'
 export type { PostgresConnection } from './drivers/bullmq/postgres-schema.js'
 export {

@@ -1,20 +1,28 @@
 import type { BackendStore } from './store.js'
 import { AfterwardError, ErrorCode } from '../../errors.js'
-import type { RedisConnection } from './connection.js'
+import type { RedisClusterConnection, RedisConnection } from './connection.js'
 import { resolvePostgres, type PostgresConnection } from './postgres-schema.js'
 import { postgresStore } from './store-postgres.js'
 import { redisStore } from './store-redis.js'
 
-/** Options of `bullmq()`: exactly one of `connection` (Redis) and `postgres`. */
+/** Options of `bullmq()`: exactly one of `connection` (Redis), `cluster` (Redis Cluster) and `postgres`. */
 export interface BullmqDriverOptions {
-  /** Redis URL (`redis://127.0.0.1:6379`) or `{ host, port, password, db, tls }`. */
+  /** Redis URL (`redis://127.0.0.1:6379`) or `{ host, port, password, db, tls }`. @defaultValue none */
   connection?: RedisConnection
+  /**
+   * Redis Cluster: `{ nodes, username, password, tls }`. `prefix` must then carry a hash tag
+   * (`{myapp}`), so that each queue's keys share one slot. @defaultValue none
+   */
+  cluster?: RedisClusterConnection
   /**
    * PostgreSQL URL or `{ connectionString, schema, max, ssl, migrate }`, for BullMQ's PostgreSQL
    * backend. Needs the `pg` package. The schema is created on first use unless `migrate: false`.
    */
   postgres?: PostgresConnection
-  /** Prefix of every Redis key (Redis only: on PostgreSQL, `postgres.schema` is the namespace). @defaultValue 'afterward' */
+  /**
+   * Prefix of every Redis key (Redis only: on PostgreSQL, `postgres.schema` is the namespace).
+   * @defaultValue 'afterward', and '{afterward}' on a cluster
+   */
   prefix?: string
   /** Completed jobs kept for inspection. @defaultValue `{ age: 7 days, count: 10_000 }` per queue */
   keepCompleted?: { age?: number; count?: number }
@@ -35,21 +43,50 @@ export function storeFor(
   options: BullmqDriverOptions | undefined,
   requestIndexTtl: number,
 ): BackendStore {
-  const redis = options?.connection !== undefined
-  const postgres = options?.postgres !== undefined
-  if (redis === postgres) {
+  const given = (['connection', 'cluster', 'postgres'] as const).filter(
+    (name) => options?.[name] !== undefined,
+  )
+  if (given.length !== 1) {
     throw configError(
-      redis
-        ? 'pass either `connection` (Redis) or `postgres`, not both.'
-        : 'a broker is required: bullmq({ connection: "redis://127.0.0.1:6379" }) for Redis, or bullmq({ postgres: "postgres://postgres@127.0.0.1:5432/app" }) for PostgreSQL.',
+      given.length > 1
+        ? `pass exactly one of \`connection\` (Redis), \`cluster\` (Redis Cluster) and \`postgres\`, not ${given.map((n) => `\`${n}\``).join(' and ')}.`
+        : 'a broker is required: bullmq({ connection: "redis://127.0.0.1:6379" }) for Redis, bullmq({ cluster: { nodes: ["redis://127.0.0.1:7000"] } }) for Redis Cluster, or bullmq({ postgres: "postgres://postgres@127.0.0.1:5432/app" }) for PostgreSQL.',
     )
   }
-  if (postgres) {
-    if (options.prefix !== undefined) {
+  const { connection, cluster, postgres, prefix } = options!
+  if (postgres !== undefined) {
+    if (prefix !== undefined) {
       throw configError('`prefix` is for Redis; on PostgreSQL, set `postgres.schema` instead.')
     }
-    return postgresStore(resolvePostgres(options.postgres!), requestIndexTtl)
+    return postgresStore(resolvePostgres(postgres), requestIndexTtl)
   }
-  const prefix = options!.prefix ?? 'afterward'
-  return redisStore({ connection: options!.connection!, prefix, requestIndexTtl })
+  if (cluster !== undefined) {
+    if (cluster.nodes === undefined || cluster.nodes.length === 0) {
+      throw configError(
+        '`cluster.nodes` needs at least one startup node, such as bullmq({ cluster: { nodes: ["redis://127.0.0.1:7000"] } }).',
+      )
+    }
+    if (prefix !== undefined && hashTag(prefix) === undefined) {
+      const suggestion = `{${prefix.replace(/[{}]/g, '') || 'afterward'}}`
+      throw configError(
+        `on a Redis Cluster, \`prefix\` must contain a hash tag, such as '${suggestion}', so that all of a queue's keys land in one slot (BullMQ's scripts use several keys at once); got '${prefix}'. Wrap it in braces, or leave it out for the default '{afterward}'.`,
+      )
+    }
+    // Afterward's own keys (request index, queue registry) share the tag, hence the slot: the
+    // MULTI that writes several requests' index entries stays within one slot.
+    return redisStore({ connection: cluster, prefix: prefix ?? '{afterward}', requestIndexTtl })
+  }
+  return redisStore({ connection: connection!, prefix: prefix ?? 'afterward', requestIndexTtl })
+}
+
+/**
+ * The hash tag Redis Cluster would hash a key starting with `prefix` by, or undefined: what lies
+ * between the first `{` and the next `}`, if that is not empty. Both braces must be in the
+ * prefix, or the slot would depend on the rest of each key.
+ */
+function hashTag(prefix: string): string | undefined {
+  const open = prefix.indexOf('{')
+  if (open === -1) return undefined
+  const close = prefix.indexOf('}', open + 1)
+  return close > open + 1 ? prefix.slice(open + 1, close) : undefined
 }

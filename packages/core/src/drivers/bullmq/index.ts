@@ -24,8 +24,8 @@ type QueueEventsClass = new (
 ) => QueueEvents
 
 /**
- * The production driver: BullMQ 6 on Redis or on PostgreSQL (BullMQ's PostgreSQL backend), with
- * the same semantics on both. Jobs are durable once `enqueue` resolves, workers on any number
+ * The production driver: BullMQ 6 on Redis (one server or a cluster) or on PostgreSQL (BullMQ's
+ * PostgreSQL backend), with the same semantics on all. Jobs are durable once `enqueue` resolves, workers on any number
  * of machines may share a queue (at-least-once delivery), and a producer fails fast instead of
  * queueing commands while the broker is down. `bullmq`, `ioredis` and `pg` are loaded on first
  * use, so apps on `memory()` need none of them.
@@ -34,6 +34,8 @@ type QueueEventsClass = new (
  *
  * @example
  * const driver = bullmq({ connection: process.env.REDIS_URL! })
+ * // or, on Redis Cluster (the prefix, default '{afterward}', must contain a {hash tag}):
+ * const onCluster = bullmq({ cluster: { nodes: ['redis://10.0.0.1:7000'] }, prefix: '{shop}' })
  * // or, on PostgreSQL (tables created in schema 'jobs' on first use):
  * const onPostgres = bullmq({ postgres: { connectionString: process.env.DATABASE_URL!, schema: 'jobs' } })
  */

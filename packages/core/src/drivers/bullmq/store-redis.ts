@@ -1,10 +1,16 @@
-import type { Redis } from 'ioredis'
 import type { JobRecord } from '../../driver.js'
 import type { BackendStore, BullBinding, RequestMember } from './store.js'
-import { openRedis, whenReady, type RedisConnection } from './connection.js'
+import {
+  openRedis,
+  whenReady,
+  type RedisClient,
+  type RedisClusterConnection,
+  type RedisConnection,
+} from './connection.js'
 
 export interface RedisStoreOptions {
-  connection: RedisConnection
+  connection: RedisConnection | RedisClusterConnection
+  /** On a cluster, hash-tagged (checked by `storeFor`): every key below then lives in one slot. */
   prefix: string
   /** Seconds a request's index entry is kept. */
   requestIndexTtl: number
@@ -20,12 +26,12 @@ type IndexCommand = (key: string, ttl: number, ...members: string[]) => Promise<
  * Defines the index script on a new producer client, before any command: an auto-pipeline
  * batch created earlier in the same tick would not know a command defined later.
  */
-function defineIndexCommand(client: Redis): Redis {
+function defineIndexCommand(client: RedisClient): RedisClient {
   client.defineCommand('afterwardIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT })
   return client
 }
 
-const indexCommand = (client: Redis): IndexCommand =>
+const indexCommand = (client: RedisClient): IndexCommand =>
   (client as unknown as { afterwardIndex: IndexCommand }).afterwardIndex
 
 /**
@@ -37,11 +43,11 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
   const queuesKey = `${prefix}:afterward:queues`
   const requestKey = (requestId: string): string => `${prefix}:afterward:request:${requestId}`
   const knownQueues = new Set<string>()
-  const owned = new Set<Redis>()
-  let producer: Promise<Redis> | undefined
-  let readyWait: Promise<Redis> | undefined
+  const owned = new Set<RedisClient>()
+  let producer: Promise<RedisClient> | undefined
+  let readyWait: Promise<RedisClient> | undefined
 
-  const redis = async (): Promise<Redis> => {
+  const redis = async (): Promise<RedisClient> => {
     producer ??= openRedis(connection, 'producer', `${prefix}:producer`).then((client) => {
       client.on('error', () => undefined) // surfaced through the commands that fail
       return defineIndexCommand(client)
@@ -53,7 +59,7 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
     return readyWait
   }
 
-  const quit = async (client: Redis): Promise<void> => {
+  const quit = async (client: RedisClient): Promise<void> => {
     owned.delete(client)
     await client.quit().catch(() => client.disconnect())
   }
