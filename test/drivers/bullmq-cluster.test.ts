@@ -84,7 +84,7 @@ describe('bullmq({ cluster }) keys', () => {
     const [port, found] = holders[0]!
     expect(found).toEqual(
       expect.arrayContaining([
-        `{afterward}:afterward:request:${requestId}`,
+        expect.stringMatching(/^\{afterward\}:afterward:requests:\d+$/),
         '{afterward}:afterward:queues',
         `{afterward}:${queue}:completed`,
         `{afterward}:${queue}:delayed`,

@@ -196,6 +196,22 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
         expect(() => scope.defer(noop, { n: 4 })).toThrow(/already flushed/)
       })
 
+      it('keeps apart requests whose ids share a prefix or contain a separator', async () => {
+        const afterward = instance({ tasks: [noop], driver: makeDriver() })
+        const ids = ['req-a', 'req-a|b', 'req-a|', 'req-ab', '7:req-a']
+        const jobs = new Map<string, string[]>()
+        for (const requestId of ids) {
+          const scope = afterward.scope({ requestId })
+          jobs.set(requestId, [scope.defer(noop, { n: 1 }).id, scope.defer(noop, { n: 2 }).id])
+          await scope.flush()
+        }
+        for (const requestId of ids) {
+          const found = await afterward.jobs.byRequest(requestId)
+          expect(found.map((j) => j.id).sort()).toEqual([...jobs.get(requestId)!].sort())
+        }
+        expect(await afterward.jobs.byRequest('req')).toEqual([])
+      })
+
       it('discard drops every buffered job', async () => {
         const afterward = instance({ tasks: [noop], driver: makeDriver() })
         const scope = afterward.scope({ requestId: 'req-discard' })

@@ -1,6 +1,15 @@
 import type { JobRecord } from '../../driver.js'
 import type { BackendStore, BullBinding, RequestMember } from './store.js'
 import {
+  bucketExpiry,
+  bucketOf,
+  indexBuckets,
+  indexMember,
+  liveBuckets,
+  memberRange,
+  parseMember,
+} from './request-index.js'
+import {
   openRedis,
   whenReady,
   type RedisClient,
@@ -16,32 +25,17 @@ export interface RedisStoreOptions {
   requestIndexTtl: number
 }
 
-// Adds members to a request's index set and (re)sets its TTL, atomically, in one command.
-const INDEX_SCRIPT = `redis.call('SADD', KEYS[1], unpack(ARGV, 2))
-redis.call('EXPIRE', KEYS[1], ARGV[1])`
-
-type IndexCommand = (key: string, ttl: number, ...members: string[]) => Promise<unknown>
-
 /**
- * Defines the index script on a new producer client, before any command: an auto-pipeline
- * batch created earlier in the same tick would not know a command defined later.
- */
-function defineIndexCommand(client: RedisClient): RedisClient {
-  client.defineCommand('afterwardIndex', { numberOfKeys: 1, lua: INDEX_SCRIPT })
-  return client
-}
-
-const indexCommand = (client: RedisClient): IndexCommand =>
-  (client as unknown as { afterwardIndex: IndexCommand }).afterwardIndex
-
-/**
- * The Redis side of `bullmq()`: a producer client without offline queue (fail fast), a set per
- * request id for `jobs.byRequest`, and a set of queue names for `jobs.get`.
+ * The Redis side of `bullmq()`: a producer client without offline queue (fail fast) that
+ * auto-pipelines, the request index for `jobs.byRequest` (request-index.ts), and a set of queue
+ * names for `jobs.get`.
  */
 export function redisStore(options: RedisStoreOptions): BackendStore {
   const { connection, prefix, requestIndexTtl } = options
   const queuesKey = `${prefix}:afterward:queues`
-  const requestKey = (requestId: string): string => `${prefix}:afterward:request:${requestId}`
+  const buckets = indexBuckets(requestIndexTtl)
+  const bucketKey = (bucket: number): string => `${prefix}:afterward:requests:${bucket}`
+  let expiringBucket = -1 // the bucket whose TTL this process has set
   const knownQueues = new Set<string>()
   const owned = new Set<RedisClient>()
   let producer: Promise<RedisClient> | undefined
@@ -50,7 +44,7 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
   const redis = async (): Promise<RedisClient> => {
     producer ??= openRedis(connection, 'producer', `${prefix}:producer`).then((client) => {
       client.on('error', () => undefined) // surfaced through the commands that fail
-      return defineIndexCommand(client)
+      return client
     })
     const client = await producer
     if (client.status === 'ready') return client
@@ -89,31 +83,32 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
     },
 
     async recordRequest(records: readonly JobRecord[]) {
-      const byRequest = new Map<string, string[]>()
+      const members: string[] = []
       for (const r of records) {
-        if (r.requestId === undefined) continue
-        const members = byRequest.get(r.requestId)
-        const member = `${r.options.queue}|${r.id}`
-        if (members) members.push(member)
-        else byRequest.set(r.requestId, [member])
+        if (r.requestId !== undefined)
+          members.push('0', indexMember(r.requestId, r.options.queue, r.id))
       }
-      if (byRequest.size === 0) return
+      if (members.length === 0) return
       const client = await redis()
-      // One command per request (the add and the TTL in one script), auto-pipelined with the
-      // job's own add: no MULTI, no extra round trip.
-      await Promise.all(
-        [...byRequest].map(([requestId, members]) =>
-          indexCommand(client).call(client, requestKey(requestId), requestIndexTtl, ...members),
-        ),
-      )
+      const bucket = bucketOf(buckets, Date.now())
+      const key = bucketKey(bucket)
+      // One ZADD per request, auto-pipelined with the jobs' own add; the bucket's TTL is set by
+      // the first write of each process into it.
+      const added = client.zadd(key, ...members)
+      if (bucket !== expiringBucket) {
+        await Promise.all([added, client.expireat(key, bucketExpiry(buckets, bucket))])
+        expiringBucket = bucket
+      } else await added
     },
 
     async requestMembers(requestId): Promise<RequestMember[]> {
-      const members = await (await redis()).smembers(requestKey(requestId))
-      return members.map((m) => {
-        const at = m.indexOf('|')
-        return { queue: m.slice(0, at), id: m.slice(at + 1) }
-      })
+      const client = await redis()
+      const [min, max] = memberRange(requestId)
+      const found = await Promise.all(
+        liveBuckets(buckets, Date.now()).map((b) => client.zrangebylex(bucketKey(b), min, max)),
+      )
+      const unique = new Set(found.flat())
+      return [...unique].map((member) => parseMember(requestId, member))
     },
 
     async rememberQueues(names) {
