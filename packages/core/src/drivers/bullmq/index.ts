@@ -47,6 +47,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
   const prefixed = store.prefix === undefined ? {} : { prefix: store.prefix }
 
   const queues = new Map<string, Promise<Queue>>()
+  const ready = new Map<string, Queue>() // the same Queues, once started: no await per enqueue
   const events = new Map<string, Promise<QueueEvents>>()
   const consumers = new Set<BullmqConsumer>()
   let closed = false
@@ -76,6 +77,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
           await q.close().catch(() => undefined)
           throw err
         })
+        ready.set(name, q)
         return q
       })()
       created.catch(() => queues.delete(name))
@@ -121,8 +123,8 @@ export function bullmq(options: BullmqDriverOptions): Driver {
 
   type Added = { record: JobRecord; storedId: string | undefined }
 
-  async function addGroup(name: string, group: JobRecord[]): Promise<Added[]> {
-    const q = await queue(name)
+  async function addGroup(name: string, group: readonly JobRecord[]): Promise<Added[]> {
+    const q = ready.get(name) ?? (await queue(name))
     // A lone job skips the MULTI that addBulk wraps around its jobs.
     const bullJobs = group.map(toBullJob)
     const only = bullJobs.length === 1 ? bullJobs[0] : undefined
@@ -145,21 +147,31 @@ export function bullmq(options: BullmqDriverOptions): Driver {
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The bullmq driver is closed.')
-      const byQueue = new Map<string, JobRecord[]>()
-      for (const r of records) {
-        const group = byQueue.get(r.options.queue)
-        if (group) group.push(r)
-        else byQueue.set(r.options.queue, [r])
-      }
       await store.connect()
       // Sent together: each queue's jobs (one script for a lone job, addBulk's MULTI for more)
       // and the request index; the producer auto-pipelines them into one write to the broker.
-      const names = [...byQueue.keys()]
-      const settled = await Promise.allSettled([
-        store.recordRequest(records),
-        store.rememberQueues(names),
-        ...names.map((name) => addGroup(name, byQueue.get(name)!)),
-      ])
+      const first = records[0]!.options.queue
+      let settled: PromiseSettledResult<unknown>[]
+      if (records.every((r) => r.options.queue === first)) {
+        settled = await Promise.allSettled([
+          store.recordRequest(records),
+          store.rememberQueues([first]),
+          addGroup(first, records),
+        ])
+      } else {
+        const byQueue = new Map<string, JobRecord[]>()
+        for (const r of records) {
+          const group = byQueue.get(r.options.queue)
+          if (group) group.push(r)
+          else byQueue.set(r.options.queue, [r])
+        }
+        const names = [...byQueue.keys()]
+        settled = await Promise.allSettled([
+          store.recordRequest(records),
+          store.rememberQueues(names),
+          ...names.map((name) => addGroup(name, byQueue.get(name)!)),
+        ])
+      }
       const stored: Added[] = []
       let failure: PromiseRejectedResult | undefined
       for (let i = 0; i < settled.length; i++) {

@@ -53,6 +53,20 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
     return readyWait
   }
 
+  let batch: { members: string[]; stored: Promise<void> } | undefined
+
+  async function writeIndex(members: readonly string[]): Promise<void> {
+    const client = await redis()
+    const bucket = bucketOf(buckets, Date.now())
+    const key = bucketKey(bucket)
+    const added = client.zadd(key, ...members.flatMap((member) => ['0', member]))
+    // The bucket's TTL is set by the first write of each process into it.
+    if (bucket !== expiringBucket) {
+      await Promise.all([added, client.expireat(key, bucketExpiry(buckets, bucket))])
+      expiringBucket = bucket
+    } else await added
+  }
+
   const quit = async (client: RedisClient): Promise<void> => {
     owned.delete(client)
     await client.quit().catch(() => client.disconnect())
@@ -82,23 +96,24 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
       return { connection: client, backend: undefined, release: () => quit(client) }
     },
 
-    async recordRequest(records: readonly JobRecord[]) {
+    recordRequest(records: readonly JobRecord[]) {
       const members: string[] = []
       for (const r of records) {
-        if (r.requestId !== undefined)
-          members.push('0', indexMember(r.requestId, r.options.queue, r.id))
+        if (r.requestId !== undefined) members.push(indexMember(r.requestId, r.options.queue, r.id))
       }
-      if (members.length === 0) return
-      const client = await redis()
-      const bucket = bucketOf(buckets, Date.now())
-      const key = bucketKey(bucket)
-      // One ZADD per request, auto-pipelined with the jobs' own add; the bucket's TTL is set by
-      // the first write of each process into it.
-      const added = client.zadd(key, ...members)
-      if (bucket !== expiringBucket) {
-        await Promise.all([added, client.expireat(key, bucketExpiry(buckets, bucket))])
-        expiringBucket = bucket
-      } else await added
+      if (members.length === 0) return Promise.resolve()
+      // The requests of one event-loop turn share one ZADD: sent with their jobs (the producer
+      // auto-pipelines), and each request still waits for its entries to be stored.
+      if (!batch) {
+        const next = { members: [] as string[], stored: undefined as unknown as Promise<void> }
+        next.stored = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+          if (batch === next) batch = undefined
+          return writeIndex(next.members)
+        })
+        batch = next
+      }
+      batch.members.push(...members)
+      return batch.stored
     },
 
     async requestMembers(requestId): Promise<RequestMember[]> {
@@ -111,11 +126,12 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
       return [...unique].map((member) => parseMember(requestId, member))
     },
 
-    async rememberQueues(names) {
+    rememberQueues(names) {
       const fresh = names.filter((n) => !knownQueues.has(n))
-      if (fresh.length === 0) return
-      await (await redis()).sadd(queuesKey, ...fresh)
-      for (const n of fresh) knownQueues.add(n)
+      if (fresh.length === 0) return Promise.resolve()
+      return redis()
+        .then((client) => client.sadd(queuesKey, ...fresh))
+        .then(() => fresh.forEach((n) => knownQueues.add(n)))
     },
 
     async queues() {
