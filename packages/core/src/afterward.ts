@@ -133,7 +133,7 @@ export function createAfterward(options: AfterwardOptions): Afterward {
     try {
       const results = await Promise.race([driver.enqueue(records, giveUp.signal), timeout])
       records.forEach((record, i) => {
-        log.info(
+        log.debug(
           {
             ...jobBindings(record),
             queue: record.options.queue,
