@@ -39,6 +39,7 @@ interface Sample {
   p99: number
   errors: number
   cpuPerRequest: number
+  redisCpuPerRequest: number
   heapGrowthPer100k: number
 }
 
@@ -96,12 +97,21 @@ async function load(port: number, seconds: number): Promise<AutocannonResult> {
   return JSON.parse(out) as AutocannonResult
 }
 
-async function measure(variant: Variant, redisUrl: string): Promise<Sample> {
+/** CPU time the private Redis has used so far, in µs. */
+async function redisCpu(admin: Redis): Promise<number> {
+  const info = await admin.info('cpu')
+  const seconds = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1])
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
+}
+
+async function measure(variant: Variant, redisUrl: string, admin: Redis): Promise<Sample> {
   const { child, port } = await startServer(variant, redisUrl)
   try {
     await load(port, warmup)
     const before = await usage(child)
+    const redisBefore = await redisCpu(admin)
     const result = await load(port, duration)
+    const redisAfter = await redisCpu(admin)
     const after = await usage(child)
     const total = result.requests.total
     return {
@@ -110,6 +120,7 @@ async function measure(variant: Variant, redisUrl: string): Promise<Sample> {
       p99: result.latency.p99,
       errors: result.errors + result.timeouts + result.non2xx,
       cpuPerRequest: (after.cpuMicros - before.cpuMicros) / total,
+      redisCpuPerRequest: (redisAfter - redisBefore) / total,
       heapGrowthPer100k: ((after.heapBytes - before.heapBytes) / total) * 100_000,
     }
   } finally {
@@ -127,7 +138,7 @@ try {
   )
   for (let run = 1; run <= runs; run++) {
     for (const variant of variants) {
-      const sample = await measure(variant, redis.url)
+      const sample = await measure(variant, redis.url, admin)
       samples.get(variant)!.push(sample)
       await admin.flushall()
       console.log(
@@ -162,7 +173,8 @@ table(
     'ratio (per-run median, spread)',
     'p50',
     'p99',
-    'CPU/req',
+    'server CPU/req',
+    'Redis CPU/req',
     'heap/100k req',
   ],
   variants.map((v) => {
@@ -178,6 +190,7 @@ table(
       `${median(s.map((x) => x.p50))} ms`,
       `${median(s.map((x) => x.p99))} ms`,
       `${median(s.map((x) => x.cpuPerRequest)).toFixed(0)} µs`,
+      `${median(s.map((x) => x.redisCpuPerRequest)).toFixed(0)} µs`,
       `${(median(s.map((x) => x.heapGrowthPer100k)) / 1e6).toFixed(1)} MB`,
     ]
   }),

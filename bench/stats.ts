@@ -55,3 +55,41 @@ export function table(header: readonly string[], rows: readonly (readonly string
   console.log(`\n${line(header)}\n${line(widths.map((w) => '-'.repeat(w)))}`)
   for (const row of rows) console.log(line(row))
 }
+
+/**
+ * Runs every case once per round, cases in turn, `rounds` times, so that a slow spell of a
+ * shared machine hits every case alike instead of one case's whole series.
+ */
+export async function interleave<N extends string, T>(
+  cases: readonly N[],
+  rounds: number,
+  run: (name: N, round: number) => Promise<T>,
+): Promise<Map<N, T[]>> {
+  const results = new Map<N, T[]>(cases.map((name) => [name, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const name of cases) results.get(name)!.push(await run(name, round))
+  }
+  return results
+}
+
+/**
+ * Prints one row per case: median rate (higher is better), the range, and the ratio of medians
+ * against the baseline row (above 1: faster than the baseline).
+ */
+export function reportRates(
+  title: string,
+  unit: string,
+  rows: { name: string; rates: number[]; baseline?: string }[],
+): void {
+  console.log(`\n${title}`)
+  const medians = new Map(rows.map((r) => [r.name, median(r.rates)]))
+  for (const row of rows) {
+    const m = medians.get(row.name)!
+    const base = row.baseline === undefined ? undefined : medians.get(row.baseline)
+    const ratio = base === undefined ? '' : `  ${(m / base).toFixed(2)}x ${row.baseline}`
+    const range = `${Math.round(Math.min(...row.rates))}..${Math.round(Math.max(...row.rates))}`
+    console.log(
+      `  ${row.name.padEnd(42)} median ${Math.round(m)} ${unit}  (${range}, ${row.rates.length} runs)${ratio}`,
+    )
+  }
+}

@@ -14,3 +14,12 @@ export function jobBindings(job: {
 }): Record<string, unknown> {
   return { jobId: job.id, task: job.task, attempt: job.attempt, requestId: job.requestId }
 }
+
+/**
+ * A job's child logger, made on first call: `log.child()` costs more than a no-op job, and a
+ * worker at `info` writes no per-job line for a job that succeeds.
+ */
+export function lazyJobLogger(root: Logger, job: Parameters<typeof jobBindings>[0]): () => Logger {
+  let child: Logger | undefined
+  return () => (child ??= root.child(jobBindings(job)))
+}

@@ -1,21 +1,27 @@
 import type { Logger } from 'pino'
-import type { AcquireInfo, ContextProviders, TaskOutcome } from './context.js'
-import type { DeferScope } from './defer-scope.js'
+import type { AcquireInfo, ContextProvider, TaskOutcome } from './context.js'
+import type { AttemptAbort } from './attempt-abort.js'
 import type { DeliveredJob } from './driver.js'
 import type { AnyTask, JobMeta, TaskContext } from './task.js'
+import type { ScopeHost } from './defer-scope.js'
 import { RequeueJob } from './driver.js'
 import { AfterwardError, ErrorCode, toError } from './errors.js'
+import { FollowUps } from './follow-ups.js'
 import { validateForRun } from './validate.js'
+
+/** The context providers, as `[name, provider]` pairs (listed once per worker, not per job). */
+export type ProviderList = readonly (readonly [string, ContextProvider<unknown>])[]
 
 export interface AttemptInput {
   job: DeliveredJob
   task: AnyTask
-  providers: ContextProviders
-  /** Buffer for `ctx.defer`; flushed only after success and after contexts are released. */
-  scope: DeferScope
-  log: Logger
-  /** Aborts when the worker gives up waiting at shutdown. */
-  shutdown: AbortSignal
+  providers: ProviderList
+  /** Stores `ctx.defer`'s jobs: flushed only after success and after contexts are released. */
+  scopeHost: ScopeHost
+  /** The job's logger, made on first use (pino's `child()` costs more than a no-op job). */
+  log: () => Logger
+  /** Aborted by the worker when it gives up waiting at shutdown; by the attempt at its timeout. */
+  abort: AttemptAbort
 }
 
 /**
@@ -24,24 +30,20 @@ export interface AttemptInput {
  * run (a commit that failed) turns the outcome into a failure.
  */
 export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
-  const { job, task, providers, scope, log, shutdown } = input
+  const { job, task, providers, log, abort } = input
   const timeout = job.options.timeout
-  const controller = new AbortController()
   const deadline = timeout === undefined ? undefined : Date.now() + timeout
   const timer =
     timeout === undefined
       ? undefined
       : setTimeout(() => {
-          controller.abort(
+          abort.abort(
             new AfterwardError(
               ErrorCode.TIMEOUT,
               `Task '${task.name}' timed out after ${timeout} ms (attempt ${job.attempt}).`,
             ),
           )
         }, timeout)
-  const onShutdown = (): void => controller.abort(new RequeueJob())
-  if (shutdown.aborted) onShutdown()
-  else shutdown.addEventListener('abort', onShutdown, { once: true })
 
   const meta: JobMeta = {
     id: job.id,
@@ -54,49 +56,60 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
     createdAt: new Date(job.createdAt),
     trace: job.trace,
   }
-  const acquireInfo: AcquireInfo = { ...meta, signal: controller.signal, deadline }
-  const acquired: { name: string; value: unknown }[] = []
+  const followUps = new FollowUps(input.scopeHost, job)
+  const acquired: { provider: ContextProvider<unknown>; name: string; value: unknown }[] = []
   let outcome: TaskOutcome
   try {
     // Inside the deadline too: an async schema or a provider that hangs must not hang the job.
-    const value = await raceAbort(validateForRun(task, job.input), controller.signal)
-    for (const [name, provider] of Object.entries(providers)) {
-      const acquiring = Promise.resolve().then(() => provider.acquire(acquireInfo))
-      try {
-        acquired.push({ name, value: await raceAbort(acquiring, controller.signal) })
-      } catch (err) {
-        if (controller.signal.aborted) releaseLate(acquiring, provider, controller.signal, log)
-        throw new AfterwardError(
-          ErrorCode.CONTEXT_FAILED,
-          `Context '${name}' failed to acquire: ${toError(err).message}`,
-          {
-            cause: err,
-          },
-        )
+    const value = task.input ? await abort.race(validateForRun(task, job.input)) : job.input
+    if (providers.length > 0) {
+      const acquireInfo: AcquireInfo = {
+        ...meta,
+        get signal() {
+          return abort.signal
+        },
+        deadline,
+      }
+      for (const [name, provider] of providers) {
+        const acquiring = Promise.resolve().then(() => provider.acquire(acquireInfo))
+        try {
+          acquired.push({ provider, name, value: await abort.race(acquiring) })
+        } catch (err) {
+          if (abort.aborted) releaseLate(acquiring, provider, abort, log)
+          throw new AfterwardError(
+            ErrorCode.CONTEXT_FAILED,
+            `Context '${name}' failed to acquire: ${toError(err).message}`,
+            {
+              cause: err,
+            },
+          )
+        }
       }
     }
     const ctx = {
-      ...Object.fromEntries(acquired.map((a) => [a.name, a.value])),
       job: meta,
-      signal: controller.signal,
-      log,
-      defer: scope.defer.bind(scope),
+      get signal() {
+        return abort.signal
+      },
+      get log() {
+        return log()
+      },
+      defer: followUps.defer.bind(followUps),
     } as TaskContext
-    await raceAbort(
-      Promise.resolve().then(() => task.run(value, ctx)),
-      controller.signal,
-    )
+    for (const { name, value } of acquired) (ctx as Record<string, unknown>)[name] = value
+    const result: unknown = task.run(value, ctx)
+    if (isThenable(result)) await abort.race(result)
     outcome = { status: 'success', error: undefined }
   } catch (err) {
-    outcome = classify(err, controller.signal)
+    outcome = classify(err, abort)
   } finally {
     clearTimeout(timer)
-    shutdown.removeEventListener('abort', onShutdown)
   }
 
-  for (const { name, value } of acquired.reverse()) {
+  for (let i = acquired.length - 1; i >= 0; i--) {
+    const { provider, name, value } = acquired[i]!
     try {
-      await providers[name]!.release?.(value, outcome)
+      await provider.release?.(value, outcome)
     } catch (err) {
       const error = new AfterwardError(
         ErrorCode.CONTEXT_FAILED,
@@ -106,17 +119,19 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
         },
       )
       if (outcome.status === 'success') outcome = { status: 'failure', error }
-      else log.error({ err: error }, 'context release failed')
+      else log().error({ err: error }, 'context release failed')
     }
   }
 
   if (outcome.status !== 'success') {
-    const dropped = scope.discard()
-    if (dropped > 0) log.debug({ dropped }, 'follow-up jobs dropped: the task did not succeed')
+    const dropped = followUps.discard()
+    if (dropped > 0) log().debug({ dropped }, 'follow-up jobs dropped: the task did not succeed')
     return outcome
   }
+  const flushing = followUps.flush()
+  if (flushing === undefined) return outcome
   try {
-    await scope.flush()
+    await flushing
   } catch (err) {
     return { status: 'failure', error: toError(err) }
   }
@@ -126,47 +141,32 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
 /** A context acquired after the attempt gave up on it is released at once, not leaked. */
 function releaseLate(
   acquiring: Promise<unknown>,
-  provider: ContextProviders[string],
-  signal: AbortSignal,
-  log: Logger,
+  provider: ContextProvider<unknown>,
+  abort: AttemptAbort,
+  log: () => Logger,
 ): void {
   acquiring.then(
     async (value) => {
       try {
-        await provider.release?.(value, classify(signal.reason, signal))
+        await provider.release?.(value, classify(abort.reason, abort))
       } catch (err) {
-        log.error({ err }, 'release of a late context failed')
+        log().error({ err }, 'release of a late context failed')
       }
     },
     () => undefined,
   )
 }
 
-function classify(err: unknown, signal: AbortSignal): TaskOutcome {
-  if (signal.aborted) {
-    const reason: unknown = signal.reason
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function'
+}
+
+function classify(err: unknown, abort: AttemptAbort): TaskOutcome {
+  if (abort.aborted) {
+    const reason = abort.reason
     if (reason instanceof RequeueJob) return { status: 'shutdown', error: reason }
     if (reason instanceof AfterwardError && reason.code === ErrorCode.TIMEOUT)
       return { status: 'timeout', error: reason }
   }
   return { status: 'failure', error: toError(err) }
-}
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error as Error)
-      },
-    )
-  })
 }

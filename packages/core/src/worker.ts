@@ -3,11 +3,11 @@ import type { ContextProvider, ContextProviders, TaskOutcome } from './context.j
 import type { ScopeHost } from './defer-scope.js'
 import type { Consumer, DeliveredJob, Driver } from './driver.js'
 import type { AnyTask } from './task.js'
-import { DeferScope } from './defer-scope.js'
+import { AttemptAbort } from './attempt-abort.js'
 import { RequeueJob } from './driver.js'
 import { AfterwardError, ErrorCode, toError } from './errors.js'
-import { jobBindings } from './logger.js'
-import { runAttempt } from './run-attempt.js'
+import { lazyJobLogger } from './logger.js'
+import { runAttempt, type ProviderList } from './run-attempt.js'
 
 /** Options of `afterward.worker()`. */
 export interface WorkerOptions {
@@ -44,7 +44,9 @@ export class Worker {
   readonly queues: readonly string[]
   readonly #gracePeriod: number
   readonly #host: WorkerHost
-  readonly #active = new Map<string, AbortController>()
+  readonly #providers: ProviderList
+  /** The attempts running now, aborted together if the grace period runs out at shutdown. */
+  readonly #active = new Set<AttemptAbort>()
   #consumer: Consumer | undefined
   #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new'
   #closed: Promise<void> | undefined
@@ -63,6 +65,7 @@ export class Worker {
       )
     }
     this.#host = host
+    this.#providers = Object.entries(host.providers)
     this.concurrency = concurrency
     this.#gracePeriod = options.gracePeriod ?? 30_000
     const taskQueues = [...host.registry.values()].map((t) => t.queue ?? host.defaultQueue)
@@ -158,7 +161,7 @@ export class Worker {
           { active: this.#active.size },
           'grace period over: aborting running jobs and handing them back',
         )
-        for (const controller of this.#active.values()) controller.abort(new RequeueJob())
+        for (const attempt of this.#active) attempt.abort(new RequeueJob())
         await drained
       }
     }
@@ -180,8 +183,10 @@ export class Worker {
   }
 
   async #handle(job: DeliveredJob): Promise<void> {
-    const { registry, log: rootLog, providers, host } = this.#host
-    const log = rootLog.child(jobBindings(job))
+    const { registry, log: rootLog, host } = this.#host
+    // Per-job lines are debug: the child logger is made only if a line is written or the task
+    // reads ctx.log.
+    const log = lazyJobLogger(rootLog, job)
     const task = registry.get(job.task)
     if (!task) {
       const error = new AfterwardError(
@@ -189,23 +194,29 @@ export class Worker {
         `Unknown task '${job.task}': this worker has no task of that name. Register it in createAfterward({ tasks }) on the worker.`,
         { retryable: false },
       )
-      log.error({ err: error }, 'job failed for good')
+      log().error({ err: error }, 'job failed for good')
       throw error
     }
-    const shutdown = new AbortController()
-    this.#active.set(job.id, shutdown)
-    const scope = new DeferScope(host, { requestId: job.requestId, trace: job.trace })
+    const abort = new AttemptAbort()
+    this.#active.add(abort)
     const started = performance.now()
-    log.debug('job started')
+    if (rootLog.isLevelEnabled('debug')) log().debug('job started')
     let outcome: TaskOutcome
     try {
-      outcome = await runAttempt({ job, task, providers, scope, log, shutdown: shutdown.signal })
+      outcome = await runAttempt({
+        job,
+        task,
+        providers: this.#providers,
+        scopeHost: host,
+        log,
+        abort,
+      })
     } finally {
-      this.#active.delete(job.id)
+      this.#active.delete(abort)
     }
     const ms = Math.round(performance.now() - started)
     if (outcome.status === 'success') {
-      log.info({ ms }, 'job completed')
+      if (rootLog.isLevelEnabled('debug')) log().debug({ ms }, 'job completed')
       return
     }
     if (outcome.status === 'shutdown') throw new RequeueJob()
@@ -213,9 +224,12 @@ export class Worker {
       outcome.error ?? new AfterwardError(ErrorCode.TASK_FAILED, `Task '${job.task}' failed.`)
     const retryable = !(error instanceof AfterwardError && !error.retryable)
     if (retryable && job.attempt < job.options.attempts) {
-      log.warn({ err: error, ms, attempts: job.options.attempts }, 'job attempt failed; will retry')
+      log().warn(
+        { err: error, ms, attempts: job.options.attempts },
+        'job attempt failed; will retry',
+      )
     } else {
-      log.error({ err: error, ms, attempts: job.options.attempts }, 'job failed for good')
+      log().error({ err: error, ms, attempts: job.options.attempts }, 'job failed for good')
     }
     throw error
   }

@@ -32,8 +32,9 @@ export async function runDemo(
     port: keepServing ? Number(process.env['PORT'] ?? 3000) : 0,
   })
   const logFile = join(dataDir, 'app.log')
+  // debug: the per-job lines (enqueue, start, completion) are debug lines.
   const logger = pino(
-    { level: 'info' },
+    { level: 'debug' },
     pino.destination({ dest: logFile, mkdir: true, sync: true }),
   )
 
