@@ -1,3 +1,4 @@
 // `pnpm bench`: every benchmark, one after the other, each with its baseline in the same run.
 await import('./enqueue.js')
 await import('./http-latency.js')
+await import('./memory.js')
