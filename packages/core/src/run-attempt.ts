@@ -54,12 +54,17 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
     createdAt: new Date(job.createdAt),
     trace: job.trace,
   }
-  const acquireInfo: AcquireInfo = { ...meta, signal: controller.signal, deadline }
+  // Not `{ ...meta, signal, deadline }`: V8 builds spread-then-extend objects slowly.
+  const acquireInfo: AcquireInfo = Object.assign({ signal: controller.signal, deadline }, meta)
   const acquired: { name: string; value: unknown }[] = []
   let outcome: TaskOutcome
   try {
+    controller.signal.throwIfAborted() // the worker is past its grace period already
     // Inside the deadline too: an async schema or a provider that hangs must not hang the job.
-    const value = await raceAbort(validateForRun(task, job.input), controller.signal)
+    // Without a schema there is nothing to wait for, nor a race to set up.
+    const value = task.input
+      ? await raceAbort(validateForRun(task, job.input), controller.signal)
+      : job.input
     for (const [name, provider] of Object.entries(providers)) {
       const acquiring = Promise.resolve().then(() => provider.acquire(acquireInfo))
       try {
@@ -75,17 +80,17 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
         )
       }
     }
-    const ctx = {
-      ...Object.fromEntries(acquired.map((a) => [a.name, a.value])),
+    const ctx: Record<string, unknown> = {
       job: meta,
       signal: controller.signal,
       log,
       defer: scope.defer.bind(scope),
-    } as TaskContext
-    await raceAbort(
-      Promise.resolve().then(() => task.run(value, ctx)),
-      controller.signal,
-    )
+    }
+    // createAfterward refuses context names that would hide the keys above.
+    for (const { name, value: provided } of acquired) ctx[name] = provided
+    // Called at once (a throw lands in the catch below); only a promise has a deadline to race.
+    const running = task.run(value, ctx as TaskContext)
+    if (isThenable(running)) await raceAbort(Promise.resolve(running), controller.signal)
     outcome = { status: 'success', error: undefined }
   } catch (err) {
     outcome = classify(err, controller.signal)
@@ -169,4 +174,8 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     )
   })
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
 }

@@ -43,7 +43,9 @@ export function prepareInput(task: AnyTask, input: unknown, maxBytes: number): u
       throw inputError(task, path, `${issue.message}${hint}`)
     }
   }
-  const bytes = Buffer.byteLength(JSON.stringify(json.value), 'utf8')
+  // Serialized only when the bound counted during the check does not settle it.
+  const bytes =
+    json.maxBytes <= maxBytes ? 0 : Buffer.byteLength(JSON.stringify(json.value), 'utf8')
   if (bytes > maxBytes) {
     throw inputError(
       task,

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { Logger } from 'pino'
 import type { ContextProvider, ContextProviders, TaskOutcome } from './context.js'
 import type { ScopeHost } from './defer-scope.js'
@@ -6,7 +7,7 @@ import type { AnyTask } from './task.js'
 import { DeferScope } from './defer-scope.js'
 import { RequeueJob } from './driver.js'
 import { AfterwardError, ErrorCode, toError } from './errors.js'
-import { jobBindings } from './logger.js'
+import { jobBindings, lazyChild } from './logger.js'
 import { runAttempt } from './run-attempt.js'
 
 /** Options of `afterward.worker()`. */
@@ -44,7 +45,9 @@ export class Worker {
   readonly queues: readonly string[]
   readonly #gracePeriod: number
   readonly #host: WorkerHost
-  readonly #active = new Map<string, AbortController>()
+  // One signal for every running job: aborted when the grace period is over.
+  readonly #shutdown = new AbortController()
+  #active = 0
   #consumer: Consumer | undefined
   #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new'
   #closed: Promise<void> | undefined
@@ -63,6 +66,8 @@ export class Worker {
       )
     }
     this.#host = host
+    // Every running job listens to it: as many listeners as the concurrency, and no leak.
+    setMaxListeners(Infinity, this.#shutdown.signal)
     this.concurrency = concurrency
     this.#gracePeriod = options.gracePeriod ?? 30_000
     const taskQueues = [...host.registry.values()].map((t) => t.queue ?? host.defaultQueue)
@@ -73,7 +78,7 @@ export class Worker {
 
   /** Jobs being run right now. */
   get activeCount(): number {
-    return this.#active.size
+    return this.#active
   }
 
   /** Sets up the context providers, then starts taking jobs. */
@@ -155,10 +160,10 @@ export class Worker {
       clearTimeout(timer)
       if (first === 'grace') {
         this.#host.log.warn(
-          { active: this.#active.size },
+          { active: this.#active },
           'grace period over: aborting running jobs and handing them back',
         )
-        for (const controller of this.#active.values()) controller.abort(new RequeueJob())
+        this.#shutdown.abort(new RequeueJob())
         await drained
       }
     }
@@ -181,7 +186,7 @@ export class Worker {
 
   async #handle(job: DeliveredJob): Promise<void> {
     const { registry, log: rootLog, providers, host } = this.#host
-    const log = rootLog.child(jobBindings(job))
+    const log = lazyChild(rootLog, jobBindings(job))
     const task = registry.get(job.task)
     if (!task) {
       const error = new AfterwardError(
@@ -192,16 +197,16 @@ export class Worker {
       log.error({ err: error }, 'job failed for good')
       throw error
     }
-    const shutdown = new AbortController()
-    this.#active.set(job.id, shutdown)
+    const shutdown = this.#shutdown.signal
+    this.#active++
     const scope = new DeferScope(host, { requestId: job.requestId, trace: job.trace })
     const started = performance.now()
     log.debug('job started')
     let outcome: TaskOutcome
     try {
-      outcome = await runAttempt({ job, task, providers, scope, log, shutdown: shutdown.signal })
+      outcome = await runAttempt({ job, task, providers, scope, log, shutdown })
     } finally {
-      this.#active.delete(job.id)
+      this.#active--
     }
     const ms = Math.round(performance.now() - started)
     if (outcome.status === 'success') {
