@@ -2,3 +2,4 @@
 await import('./enqueue.js')
 await import('./http-latency.js')
 await import('./worker.js')
+await import('./memory.js')

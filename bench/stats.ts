@@ -93,3 +93,47 @@ export function reportRates(
     )
   }
 }
+
+/**
+ * Runs `once` `warmup` times untimed, then `runs` times. Each call sets up what it needs and
+ * returns the ms of the part it timed (see `timed`), so that setup stays out of the numbers.
+ */
+export async function sampleTimed(
+  once: () => Promise<number>,
+  runs: number,
+  warmup = 1,
+): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await once()
+  const times: number[] = []
+  for (let i = 0; i < runs; i++) times.push(await once())
+  return times
+}
+
+/** The ms `fn` takes to settle. */
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = performance.now()
+  await fn()
+  return performance.now() - start
+}
+
+/**
+ * Prints one row per case as a rate: `items` per second at the median run time, the slowest
+ * and fastest runs, and the ratio of median rates against the baseline row.
+ */
+export function reportRate(
+  title: string,
+  unit: string,
+  rows: { name: string; times: number[]; items: number; baseline?: string }[],
+): void {
+  console.log(`\n${title}`)
+  const rate = (items: number, ms: number): number => (items * 1_000) / ms
+  const medians = new Map(rows.map((r) => [r.name, rate(r.items, median(r.times))]))
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US').padStart(11)
+  for (const row of rows) {
+    const m = medians.get(row.name)!
+    const base = row.baseline === undefined ? undefined : medians.get(row.baseline)
+    const ratio = base === undefined ? '' : `  ${(m / base).toFixed(3)}x ${row.baseline}`
+    const range = `${fmt(rate(row.items, Math.max(...row.times)))} - ${fmt(rate(row.items, Math.min(...row.times))).trim()}`
+    console.log(`  ${row.name.padEnd(44)} ${fmt(m)} ${unit}/s  (runs ${range})${ratio}`)
+  }
+}

@@ -43,6 +43,7 @@ export class DeferScope {
   #state: 'open' | 'flushing' | 'flushed' | 'discarded' = 'open'
   readonly #host: ScopeHost
   readonly #options: DeferScopeOptions
+  #trace: Record<string, string> | undefined
 
   constructor(host: ScopeHost, options: DeferScopeOptions = {}) {
     this.#host = host
@@ -76,7 +77,9 @@ export class DeferScope {
     const record = this.#host.prepare(task, input, [options, this.#options.options], {
       id: randomUUID(),
       requestId: this.#options.requestId,
-      trace: this.#options.trace,
+      // Shared by the scope's jobs and copied once: drivers keep the records they are given, so
+      // later changes to the caller's object must not reach them.
+      trace: (this.#trace ??= this.#options.trace && { ...this.#options.trace }),
     })
     this.#records.push(record)
     return { id: record.id }

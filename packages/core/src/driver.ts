@@ -96,6 +96,10 @@ export interface Driver {
    * Stores all records in one round trip (per queue), or rejects having stored none. When
    * `signal` aborts first (the caller gave up: `enqueueTimeout`), the driver rejects and removes
    * whatever it stored, so that a client told "not stored" is not lied to.
+   *
+   * The records are handed over: a driver may keep them as they are (`memory()` does), so the
+   * caller must not change them afterwards. Afterward builds a fresh record, with a fresh copy of
+   * the input, for every defer.
    */
   enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]>
   get(id: string): Promise<JobInfo | undefined>

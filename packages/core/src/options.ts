@@ -81,30 +81,15 @@ export function resolveOptions(
   levels: readonly (JobOptions | undefined)[],
   now = Date.now(),
 ): ResolvedJobOptions {
-  const pick = <K extends keyof JobOptions>(k: K): JobOptions[K] | undefined => {
-    for (const level of levels) if (level?.[k] !== undefined) return level[k]
-    return undefined
-  }
-  const pickRetry = <K extends keyof RetryOptions>(k: K): RetryOptions[K] | undefined => {
-    for (const level of levels) if (level?.retry?.[k] !== undefined) return level.retry[k]
-    return undefined
-  }
-
-  const attempts = pickRetry('attempts') ?? BUILTIN_DEFAULTS.attempts
+  const attempts = pickRetry(levels, 'attempts') ?? BUILTIN_DEFAULTS.attempts
   if (!Number.isInteger(attempts) || attempts < 1) {
     invalid(`retry.attempts must be an integer >= 1 (got ${String(attempts)})`)
   }
   // Backoff is merged field by field too: a route that sets only `delay` keeps the task's type.
-  const pickBackoff = <K extends keyof BackoffOptions>(k: K): BackoffOptions[K] | undefined => {
-    for (const level of levels) {
-      if (level?.retry?.backoff?.[k] !== undefined) return level.retry.backoff[k]
-    }
-    return undefined
-  }
   const backoffIn = {
-    type: pickBackoff('type') ?? BUILTIN_DEFAULTS.backoff.type,
-    delay: pickBackoff('delay') ?? BUILTIN_DEFAULTS.backoff.delay,
-    jitter: pickBackoff('jitter'),
+    type: pickBackoff(levels, 'type') ?? BUILTIN_DEFAULTS.backoff.type,
+    delay: pickBackoff(levels, 'delay') ?? BUILTIN_DEFAULTS.backoff.delay,
+    jitter: pickBackoff(levels, 'jitter'),
   }
   if (backoffIn.type !== 'fixed' && backoffIn.type !== 'exponential') {
     invalid(`retry.backoff.type must be 'fixed' or 'exponential' (got ${String(backoffIn.type)})`)
@@ -115,12 +100,12 @@ export function resolveOptions(
     invalid(`retry.backoff.jitter must be a number from 0 to 1 (got ${String(jitter)})`)
   }
 
-  const timeout = pick('timeout')
+  const timeout = pick(levels, 'timeout')
   if (timeout !== undefined && (checkMs('timeout', timeout), timeout === 0)) {
     invalid('timeout must be greater than 0 ms; leave it out for no timeout')
   }
 
-  const delayIn = pick('delay')
+  const delayIn = pick(levels, 'delay')
   let delay = 0
   if (delayIn instanceof Date) {
     if (Number.isNaN(delayIn.getTime())) invalid('delay is an invalid Date')
@@ -130,17 +115,17 @@ export function resolveOptions(
     delay = delayIn
   }
 
-  const priority = pick('priority') ?? BUILTIN_DEFAULTS.priority
+  const priority = pick(levels, 'priority') ?? BUILTIN_DEFAULTS.priority
   if (!(priority in PRIORITY_RANK)) {
     invalid(`priority must be 'high', 'normal' or 'low' (got ${String(priority)})`)
   }
 
-  const key = pick('key')
+  const key = pick(levels, 'key')
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 512)) {
     invalid('key must be a non-empty string of at most 512 characters')
   }
 
-  const queue = pick('queue') ?? BUILTIN_DEFAULTS.queue
+  const queue = pick(levels, 'queue') ?? BUILTIN_DEFAULTS.queue
   checkQueueName(queue)
 
   return {
@@ -152,6 +137,33 @@ export function resolveOptions(
     key,
     queue,
   }
+}
+
+// The most specific level that sets a field wins. Module-level rather than closures: this runs
+// for every defer.
+type Levels = readonly (JobOptions | undefined)[]
+
+function pick<K extends keyof JobOptions>(levels: Levels, k: K): JobOptions[K] | undefined {
+  for (const level of levels) if (level?.[k] !== undefined) return level[k]
+  return undefined
+}
+
+function pickRetry<K extends keyof RetryOptions>(
+  levels: Levels,
+  k: K,
+): RetryOptions[K] | undefined {
+  for (const level of levels) if (level?.retry?.[k] !== undefined) return level.retry[k]
+  return undefined
+}
+
+function pickBackoff<K extends keyof BackoffOptions>(
+  levels: Levels,
+  k: K,
+): BackoffOptions[K] | undefined {
+  for (const level of levels) {
+    if (level?.retry?.backoff?.[k] !== undefined) return level.retry.backoff[k]
+  }
+  return undefined
 }
 
 /** Queue names end up in broker keys: keep them to a safe charset. */

@@ -43,9 +43,9 @@ export function prepareInput(task: AnyTask, input: unknown, maxBytes: number): u
       throw inputError(task, path, `${issue.message}${hint}`)
     }
   }
-  const text = JSON.stringify(json.value)
-  // A UTF-16 code unit takes at most 3 bytes in UTF-8: short inputs need no byte count.
-  const bytes = text.length * 3 <= maxBytes ? text.length : Buffer.byteLength(text, 'utf8')
+  // Serialized only when the bound counted during the check does not settle it.
+  const bytes =
+    json.maxBytes <= maxBytes ? 0 : Buffer.byteLength(JSON.stringify(json.value), 'utf8')
   if (bytes > maxBytes) {
     throw inputError(
       task,

@@ -1,4 +1,5 @@
 import type { JobInfo, JobRecord, JobState } from '../driver.js'
+import { copyJson } from '../json.js'
 
 /** One job held by the memory driver. */
 export interface Entry {
@@ -20,7 +21,7 @@ export function info(entry: Entry): JobInfo {
     task: r.task,
     queue: r.options.queue,
     state: entry.state,
-    input: structuredClone(r.input),
+    input: copyJson(r.input),
     requestId: r.requestId,
     key: r.options.key,
     attemptsMade: entry.attemptsMade,

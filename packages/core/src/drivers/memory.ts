@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events'
 import type {
   ConsumeOptions,
   Consumer,
@@ -12,8 +11,10 @@ import type {
 import { RequeueJob } from '../driver.js'
 import { AfterwardError, ErrorCode, toError } from '../errors.js'
 import { PRIORITY_RANK, backoffDelay } from '../options.js'
+import { copyJson } from '../json.js'
 import { errorInfo } from './error-info.js'
 import { type Entry, info } from './memory-entry.js'
+import { Fifo, PriorityLanes } from './memory-lanes.js'
 
 /** Options of `memory()`. */
 export interface MemoryDriverOptions {
@@ -44,13 +45,15 @@ export interface MemoryDriver extends Driver {
 export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
   const keepFinished = options.keepFinished ?? 10_000
   const jobs = new Map<string, Entry>()
-  const waiting = new Map<string, Entry[]>() // per queue, sorted by (priority, seq)
+  const waiting = new Map<string, PriorityLanes<Entry>>()
   const liveKeys = new Map<string, string>() // dedup key -> job id
   const byRequest = new Map<string, Set<string>>()
-  const finished: string[] = []
+  const finished = new Fifo<string>() // ids, oldest first, for keepFinished
   const consumers = new Set<MemoryConsumer>()
-  const events = new EventEmitter()
-  events.setMaxListeners(0)
+  const finishWaiters = new Map<string, Set<() => void>>() // job id -> waitFor callbacks
+  const idleWaiters = new Set<() => void>() // drain() callbacks
+  // Jobs waiting, delayed or active: drain() is done when it is 0, without a scan of `jobs`.
+  let unfinished = 0
   let seq = 0
   let closed = false
 
@@ -59,22 +62,29 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
       ? undefined
       : `${r.options.queue}\u0000${r.task}\u0000${r.options.key}`
 
-  function makeWaiting(entry: Entry): void {
-    entry.state = 'waiting'
-    entry.timer = undefined
-    const list = waiting.get(entry.record.options.queue) ?? []
-    waiting.set(entry.record.options.queue, list)
-    const rank = PRIORITY_RANK[entry.record.options.priority]
-    let i = list.length
-    while (i > 0 && PRIORITY_RANK[list[i - 1]!.record.options.priority] > rank) i--
-    list.splice(i, 0, entry)
-    dispatch()
+  function lanesOf(queue: string): PriorityLanes<Entry> {
+    let lanes = waiting.get(queue)
+    if (!lanes) waiting.set(queue, (lanes = new PriorityLanes<Entry>()))
+    return lanes
   }
 
-  function schedule(entry: Entry, delay: number): void {
-    if (delay <= 0) return makeWaiting(entry)
+  /** Queues the entry; `dispatch` is left to callers that add many at once. */
+  function makeWaiting(entry: Entry, dispatchNow = true): void {
+    entry.state = 'waiting'
+    entry.timer = undefined
+    lanesOf(entry.record.options.queue).push(entry, entry.record.options.priority)
+    if (dispatchNow) dispatch()
+  }
+
+  /** Returns whether the entry is waiting now (rather than delayed). */
+  function schedule(entry: Entry, delay: number, dispatchNow = true): boolean {
+    if (delay <= 0) {
+      makeWaiting(entry, dispatchNow)
+      return true
+    }
     entry.state = 'delayed'
     entry.timer = setTimeout(() => makeWaiting(entry), delay)
+    return false
   }
 
   function finish(entry: Entry, state: 'completed' | 'failed'): void {
@@ -83,8 +93,16 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     const key = dedupKey(entry.record)
     if (key !== undefined && liveKeys.get(key) === entry.record.id) liveKeys.delete(key)
     finished.push(entry.record.id)
-    while (finished.length > keepFinished) forget(finished.shift()!)
-    events.emit(`finished:${entry.record.id}`)
+    while (finished.size > keepFinished) forget(finished.shift()!)
+    const waiters = finishWaiters.get(entry.record.id)
+    if (waiters) {
+      finishWaiters.delete(entry.record.id)
+      for (const done of waiters) done()
+    }
+    if (--unfinished === 0) {
+      for (const done of idleWaiters) done()
+      idleWaiters.clear()
+    }
   }
 
   function forget(id: string): void {
@@ -99,22 +117,15 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     }
   }
 
-  function idle(): boolean {
-    for (const entry of jobs.values()) {
-      if (entry.state === 'waiting' || entry.state === 'delayed' || entry.state === 'active')
-        return false
-    }
-    return true
-  }
-
   function dispatch(): void {
     for (const consumer of consumers) consumer.pull()
-    if (idle()) events.emit('idle')
   }
 
   class MemoryConsumer implements Consumer {
     #running = false
-    readonly #active = new Set<Promise<void>>()
+    #activeCount = 0
+    #settled: (() => void) | undefined // resolves `#closing` once no attempt is active
+    #closing: Promise<void> | undefined
     readonly #perQueue = new Map<string, number>()
     constructor(readonly options: ConsumeOptions) {}
 
@@ -135,38 +146,63 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
         if (!entry) return
         const queue = entry.record.options.queue
         this.#perQueue.set(queue, (this.#perQueue.get(queue) ?? 0) + 1)
-        const run = this.#run(entry).finally(() => {
-          this.#active.delete(run)
-          this.#perQueue.set(queue, this.#perQueue.get(queue)! - 1)
-          dispatch()
-        })
-        this.#active.add(run)
+        this.#activeCount++
+        void this.#run(entry)
       }
     }
 
     #next(): Entry | undefined {
       let best: Entry | undefined
+      let bestLanes: PriorityLanes<Entry> | undefined
       for (const queue of this.options.queues) {
         // Concurrency is per queue, as with one BullMQ worker per queue.
         if ((this.#perQueue.get(queue) ?? 0) >= this.options.concurrency) continue
-        const head = waiting.get(queue)?.[0]
+        const lanes = waiting.get(queue)
+        const head = lanes?.peek()
         if (!head) continue
         const better =
           !best ||
           PRIORITY_RANK[head.record.options.priority] <
             PRIORITY_RANK[best.record.options.priority] ||
           (head.record.options.priority === best.record.options.priority && head.seq < best.seq)
-        if (better) best = head
+        if (better) {
+          best = head
+          bestLanes = lanes
+        }
       }
-      if (best) waiting.get(best.record.options.queue)!.shift()
+      bestLanes?.shift()
       return best
     }
 
     async #run(entry: Entry): Promise<void> {
+      try {
+        await this.#attempt(entry)
+      } finally {
+        const queue = entry.record.options.queue
+        this.#perQueue.set(queue, this.#perQueue.get(queue)! - 1)
+        if (--this.#activeCount === 0) this.#settled?.()
+        // The slot freed is this consumer's own: only it can take a job because of it.
+        this.pull()
+      }
+    }
+
+    async #attempt(entry: Entry): Promise<void> {
       entry.state = 'active'
       entry.attemptsMade++
       entry.startedAt = Date.now()
-      const delivered: DeliveredJob = { ...entry.record, attempt: entry.attemptsMade }
+      // A private copy of the input per attempt: what a task does to it is not stored, as with
+      // BullMQ, which reads the job afresh for every attempt.
+      const { record } = entry
+      const delivered: DeliveredJob = {
+        id: record.id,
+        task: record.task,
+        input: copyJson(record.input),
+        requestId: record.requestId,
+        createdAt: record.createdAt,
+        options: record.options,
+        trace: record.trace,
+        attempt: entry.attemptsMade,
+      }
       try {
         await this.options.handle(delivered)
         finish(entry, 'completed')
@@ -189,7 +225,9 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     async close(force = false): Promise<void> {
       this.#running = false
       consumers.delete(this)
-      if (!force) await Promise.allSettled([...this.#active])
+      if (force || this.#activeCount === 0) return
+      this.#closing ??= new Promise<void>((resolve) => (this.#settled = resolve))
+      await this.#closing
     }
   }
 
@@ -201,13 +239,16 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The memory driver is closed.')
       await Promise.resolve() // stored asynchronously, like a broker
       if (signal?.aborted) throw new AfterwardError(ErrorCode.ENQUEUE_FAILED, 'Enqueue abandoned.')
-      return records.map((record) => {
+      const now = Date.now()
+      let queued = false
+      const results = records.map((record): EnqueueResult => {
         const key = dedupKey(record)
         const live = key === undefined ? undefined : liveKeys.get(key)
         if (live !== undefined) return { id: live, deduplicated: true }
         if (key !== undefined) liveKeys.set(key, record.id)
+        // Records are handed over (see Driver.enqueue): stored as they are, not copied.
         const entry: Entry = {
-          record: structuredClone(record),
+          record,
           state: 'waiting',
           seq: seq++,
           attemptsMade: 0,
@@ -217,13 +258,17 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
           timer: undefined,
         }
         jobs.set(record.id, entry)
+        unfinished++
         if (record.requestId !== undefined) {
           const ids = byRequest.get(record.requestId) ?? new Set<string>()
           byRequest.set(record.requestId, ids.add(record.id))
         }
-        schedule(entry, record.options.delay - (Date.now() - record.createdAt))
+        // One dispatch for the whole batch, so that its high jobs go before its normal ones.
+        if (schedule(entry, record.options.delay - (now - record.createdAt), false)) queued = true
         return { id: record.id, deduplicated: false }
       })
+      if (queued) dispatch()
+      return results
     },
 
     get(id) {
@@ -247,8 +292,11 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
             ),
           )
         if (entry.state === 'completed' || entry.state === 'failed') return resolve(info(entry))
+        const waiters = finishWaiters.get(id) ?? new Set<() => void>()
+        finishWaiters.set(id, waiters)
         const timer = setTimeout(() => {
-          events.off(`finished:${id}`, done)
+          waiters.delete(done)
+          if (waiters.size === 0 && finishWaiters.get(id) === waiters) finishWaiters.delete(id)
           reject(
             new AfterwardError(
               ErrorCode.WAIT_TIMEOUT,
@@ -260,7 +308,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
           clearTimeout(timer)
           resolve(info(entry))
         }
-        events.once(`finished:${id}`, done)
+        waiters.add(done)
       })
     },
 
@@ -269,19 +317,20 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     drain(drainOptions = {}) {
       const timeoutMs = drainOptions.timeout ?? 30_000
       return new Promise<void>((resolve, reject) => {
-        for (const [queue, list] of waiting) {
-          if (list.length > 0 && ![...consumers].some((c) => c.serves(queue))) {
+        for (const [queue, lanes] of waiting) {
+          const size = lanes.size
+          if (size > 0 && ![...consumers].some((c) => c.serves(queue))) {
             return reject(
               new AfterwardError(
                 ErrorCode.CONFIG_INVALID,
-                `drain(): ${list.length} job(s) wait in queue '${queue}' and no started worker takes it. Start afterward.worker() first.`,
+                `drain(): ${size} job(s) wait in queue '${queue}' and no started worker takes it. Start afterward.worker() first.`,
               ),
             )
           }
         }
-        if (idle()) return resolve()
+        if (unfinished === 0) return resolve()
         const timer = setTimeout(() => {
-          events.off('idle', done)
+          idleWaiters.delete(done)
           reject(
             new AfterwardError(
               ErrorCode.WAIT_TIMEOUT,
@@ -293,7 +342,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
           clearTimeout(timer)
           resolve()
         }
-        events.once('idle', done)
+        idleWaiters.add(done)
       })
     },
 
