@@ -86,20 +86,27 @@ export class DeferScope {
   }
 
   /** Stores every buffered job in one round trip. Safe to call when empty, and only once. */
-  async flush(): Promise<EnqueueResult[]> {
+  flush(): Promise<EnqueueResult[]> {
     if (this.#state !== 'open') {
-      throw new AfterwardError(ErrorCode.CLOSED, `This scope was already ${this.#state}.`, {
-        retryable: false,
-      })
+      return Promise.reject(
+        new AfterwardError(ErrorCode.CLOSED, `This scope was already ${this.#state}.`, {
+          retryable: false,
+        }),
+      )
     }
-    this.#state = 'flushing'
     const records = this.#records
     this.#records = []
-    try {
-      return records.length === 0 ? [] : await this.#host.store(records)
-    } finally {
+    if (records.length === 0) {
+      this.#state = 'flushed'
+      return Promise.resolve([])
+    }
+    this.#state = 'flushing'
+    const done = (): void => {
       this.#state = 'flushed'
     }
+    const stored = this.#host.store(records)
+    stored.then(done, done)
+    return stored
   }
 
   /** Drops every buffered job (the request failed). Idempotent. */

@@ -105,21 +105,19 @@ export function traceFrom(
  * @example
  * await settleScope(scope, reply.statusCode, stats) // before the first byte goes out
  */
-export async function settleScope(
+export function settleScope(
   scope: DeferScope,
   statusCode: number,
   stats: FlushStats,
 ): Promise<void> {
-  try {
-    await settle(scope, statusCode, stats)
-  } catch (err) {
+  return settle(scope, statusCode, stats).catch((err: unknown) => {
     stats.enqueueFailures += 1
     throw err instanceof AfterwardEnqueueError
       ? err
       : new AfterwardEnqueueError(`Storing the request's jobs failed: ${String(err)}`, {
           cause: err,
         })
-  }
+  })
 }
 
 /**
@@ -144,10 +142,15 @@ export function settleAfterResponse(
   })
 }
 
-async function settle(scope: DeferScope, statusCode: number, stats: FlushStats): Promise<void> {
-  if (scope.state !== 'open') return
-  if (statusCode >= 400) stats.discarded += scope.discard()
-  else stats.stored += (await scope.flush()).length
+function settle(scope: DeferScope, statusCode: number, stats: FlushStats): Promise<void> {
+  if (scope.state !== 'open') return Promise.resolve()
+  if (statusCode >= 400) {
+    stats.discarded += scope.discard()
+    return Promise.resolve()
+  }
+  return scope.flush().then((stored) => {
+    stats.stored += stored.length
+  })
 }
 
 /**

@@ -147,7 +147,8 @@ export function bullmq(options: BullmqDriverOptions): Driver {
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The bullmq driver is closed.')
-      await store.connect()
+      const connecting = store.connect()
+      if (connecting) await connecting
       // Sent together: each queue's jobs (one script for a lone job, addBulk's MULTI for more)
       // and the request index; the producer auto-pipelines them into one write to the broker.
       const first = records[0]!.options.queue
@@ -185,6 +186,10 @@ export function bullmq(options: BullmqDriverOptions): Driver {
         throw failure
           ? failure.reason
           : new AfterwardError(ErrorCode.ENQUEUE_FAILED, 'Enqueue abandoned after enqueueTimeout.')
+      }
+      if (stored.length === 1) {
+        const storedId = stored[0]!.storedId ?? stored[0]!.record.id
+        return [{ id: storedId, deduplicated: storedId !== stored[0]!.record.id }]
       }
       const ids = new Map(stored.map((a) => [a.record.id, a.storedId]))
       return records.map((r) => {

@@ -43,14 +43,16 @@ export function toBullJob(record: JobRecord): {
       options: o,
       trace: record.trace,
     },
+    // Only what differs from BullMQ's defaults: every field here is packed on each add and
+    // unpacked and stored again by the add script in Redis.
     opts: {
       jobId: record.id,
-      attempts: o.attempts,
-      backoff: { type: BACKOFF_TYPE },
       priority: PRIORITY_RANK[o.priority],
-      // BullMQ counts the delay from `timestamp`, the defer time: no correction for the wait.
-      delay: o.delay,
       timestamp: record.createdAt,
+      // Without retries, BullMQ needs neither the attempts nor a backoff.
+      ...(o.attempts === 1 ? {} : { attempts: o.attempts, backoff: { type: BACKOFF_TYPE } }),
+      // BullMQ counts the delay from `timestamp`, the defer time: no correction for the wait.
+      ...(o.delay === 0 ? {} : { delay: o.delay }),
       // Dedup is per task and key while the job is live; BullMQ frees the key when it finishes.
       ...(o.key === undefined ? {} : { deduplication: { id: `${record.task}:${o.key}` } }),
     },

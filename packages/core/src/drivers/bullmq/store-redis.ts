@@ -41,10 +41,12 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
   let producer: Promise<RedisClient> | undefined
   let readyWait: Promise<RedisClient> | undefined
 
+  let opened: RedisClient | undefined // the producer, once open
+
   const redis = async (): Promise<RedisClient> => {
     producer ??= openRedis(connection, 'producer', `${prefix}:producer`).then((client) => {
       client.on('error', () => undefined) // surfaced through the commands that fail
-      return client
+      return (opened = client)
     })
     const client = await producer
     if (client.status === 'ready') return client
@@ -79,8 +81,10 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
     firstEventId: '0-0',
     prefix,
 
-    async connect() {
-      await redis()
+    connect() {
+      // Nothing to wait for on the hot path: the producer is up.
+      if (opened?.status === 'ready') return undefined
+      return redis().then(() => undefined)
     },
 
     async producer(): Promise<BullBinding> {

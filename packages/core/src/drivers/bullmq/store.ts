@@ -32,8 +32,9 @@ export interface BackendStore {
   /**
    * Resolves once the backend is reachable (and, for PostgreSQL, migrated); rejects with
    * `AFTERWARD_BROKER_UNAVAILABLE` otherwise. A failed attempt is retried on the next call.
+   * Returns nothing when the backend is known to be ready, so that enqueues need not wait.
    */
-  connect(): Promise<void>
+  connect(): Promise<void> | undefined
   /** The binding shared by every producer `Queue` of the driver. Connects first. */
   producer(): Promise<BullBinding>
   /** A fresh binding for a worker or an events listener. Connects first. */
