@@ -39,7 +39,7 @@ declare module 'fastify' {
     defer: DeferFn
   }
   interface FastifyRequest {
-    /** This request's defer scope (set in `onRequest`). */
+    /** This request's defer scope, opened by its first `reply.defer` (null until then). */
     afterwardScope: DeferScope | null
   }
   interface FastifyContextConfig {
@@ -54,6 +54,9 @@ declare module 'fastify' {
   }
 }
 
+// Marks the routes registered after the plugin: only they run its hooks, so only they may defer.
+const kArmed = Symbol('afterward.armed')
+
 const plugin: FastifyPluginAsync<AfterwardPluginOptions> = async (app, options) => {
   const {
     afterward,
@@ -64,20 +67,22 @@ const plugin: FastifyPluginAsync<AfterwardPluginOptions> = async (app, options) 
   app.decorate('afterward', afterward)
   app.decorate('afterwardStats', stats)
   app.decorateRequest('afterwardScope', null)
-  app.decorateReply('defer', function defer(this: FastifyReply, task, ...args) {
-    const scope = this.request.afterwardScope
-    if (scope === null) {
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, [kArmed]: true } as typeof route.config
+  })
+
+  let warnedAboutIds = false
+  // The scope opens at the first defer: requests that defer nothing cost nothing.
+  function openScope(reply: FastifyReply): DeferScope {
+    const { request } = reply
+    const config = request.routeOptions.config as { [kArmed]?: true; defer?: JobOptions }
+    if (config[kArmed] !== true) {
       throw new AfterwardError(
         ErrorCode.CONFIG_INVALID,
-        'reply.defer has no request scope: register @afterward/fastify before the routes that defer.',
+        `reply.defer in ${request.method} ${request.url}: this route was registered before @afterward/fastify, so its jobs would never be stored. Register the plugin before the routes that defer.`,
         { retryable: false },
       )
     }
-    return scope.defer(task, ...args)
-  } as DeferFn)
-
-  let warnedAboutIds = false
-  app.addHook('onRequest', (request, _reply, done) => {
     // Fastify's default ids (req-1, req-2...) restart with every process: jobs.byRequest(id)
     // would mix requests from different processes. Say so once.
     if (!warnedAboutIds && /^req-\d+$/.test(request.id)) {
@@ -86,13 +91,26 @@ const plugin: FastifyPluginAsync<AfterwardPluginOptions> = async (app, options) 
         'Fastify request ids like "req-1" repeat across processes, so jobs.byRequest(request.id) can mix requests: pass genReqId: () => randomUUID() to Fastify()',
       )
     }
-    request.afterwardScope = afterward.scope({
+    const scope = afterward.scope({
       requestId: request.id,
-      options: request.routeOptions.config.defer,
+      options: config.defer,
       trace: traceFrom(request.headers),
     })
-    done()
-  })
+    request.afterwardScope = scope
+    // A hijacked reply skips onSend (and after-response mode waits for the response): settle
+    // what is left once the response is over, so that no deferred job is silently forgotten.
+    reply.raw.once('close', () => {
+      if (scope.state === 'open') {
+        void settleAfterResponse(scope, reply.statusCode, stats, request.log)
+      }
+    })
+    return scope
+  }
+
+  app.decorateReply('defer', function defer(this: FastifyReply, task, ...args) {
+    const scope = this.request.afterwardScope ?? openScope(this)
+    return scope.defer(task, ...args)
+  } as DeferFn)
 
   // A thrown handler (or hook) drops the jobs, whatever status an error handler then picks.
   app.addHook('onError', (request, _reply, _error, done) => {
@@ -102,31 +120,31 @@ const plugin: FastifyPluginAsync<AfterwardPluginOptions> = async (app, options) 
   })
 
   // onSend runs once the handler is done and before anything is written, for streams too.
-  app.addHook('onSend', (request, reply, payload, done) => {
-    const scope = request.afterwardScope
-    const deferToResponse = flush === 'after-response' && reply.statusCode < 400
-    if (scope === null || scope.state !== 'open' || (deferToResponse && scope.size > 0)) {
+  if (flush === 'before-response') {
+    app.addHook('onSend', (request, reply, payload, done) => {
+      const scope = request.afterwardScope
+      if (scope === null || scope.state !== 'open') {
+        done(null, payload)
+        return
+      }
+      settleScope(scope, reply.statusCode, stats).then(
+        () => done(null, payload),
+        (err: unknown) => {
+          if (payload instanceof Readable) payload.destroy()
+          // Fastify's error handler turns this into a 503 in the app's error format.
+          done(new AfterwardEnqueueError(enqueueFailureBody().message, { cause: err }))
+        },
+      )
+    })
+  } else {
+    // after-response: a failed request's jobs still go before the response (nothing to wait
+    // for); the others are stored once it is out, by the 'close' listener of openScope.
+    app.addHook('onSend', (request, reply, payload, done) => {
+      const scope = request.afterwardScope
+      if (scope?.state === 'open' && reply.statusCode >= 400) stats.discarded += scope.discard()
       done(null, payload)
-      return
-    }
-    settleScope(scope, reply.statusCode, stats).then(
-      () => done(null, payload),
-      (err: unknown) => {
-        if (payload instanceof Readable) payload.destroy()
-        // Fastify's error handler turns this into a 503 in the app's error format.
-        done(new AfterwardEnqueueError(enqueueFailureBody().message, { cause: err }))
-      },
-    )
-  })
-
-  // after-response mode, and replies that skipped onSend (hijacked): settle what is left.
-  app.addHook('onResponse', (request, reply, done) => {
-    const scope = request.afterwardScope
-    if (scope?.state === 'open') {
-      void settleAfterResponse(scope, reply.statusCode, stats, request.log)
-    }
-    done()
-  })
+    })
+  }
 
   if (closeOnShutdown) app.addHook('onClose', () => afterward.close())
 }
