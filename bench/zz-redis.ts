@@ -38,7 +38,7 @@ const awNo = createAfterward({
   driver: bullmq({ connection: url, prefix: 'cpu2' }),
   logger: pino({ level: 'info' }),
 })
-for (let r = 0; r < 2; r++) {
+for (let r = 0; r < 4; r++) {
   await run('raw add', () => raw.add('send-email', { userId: 1 }))
   await run('afterward no index', () => awNo.enqueue(task, { userId: 1 }))
   await run('afterward scope+index', async () => {

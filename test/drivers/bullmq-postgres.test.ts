@@ -8,6 +8,7 @@ import { expectFastEnqueueFailure, instance, thrown } from '../support/afterward
 import { createTestDatabase, type TestDatabase } from '../support/pg.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'
 import { driverConformance } from './conformance.js'
+import { retentionSuite } from './retention.js'
 
 let db: TestDatabase
 beforeAll(async () => {
@@ -19,6 +20,10 @@ const schema = (): string => uniqueQueueName('aw').replace('-', '_')
 
 driverConformance('bullmq on PostgreSQL', () =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
+)
+
+retentionSuite('bullmq on PostgreSQL', (keep) =>
+  bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 }, ...keep }),
 )
 
 const ping = defineTask({ name: 'ping', run: (_input: number) => undefined })

@@ -9,6 +9,9 @@ import { type BullJobLike, failureMessage, toDelivered } from './job-data.js'
 
 export interface BullmqConsumerOptions extends ConsumeOptions {
   prefix: string | undefined
+  /** Finished jobs kept for inspection, applied as each job completes or fails for good. */
+  keepCompleted: { age: number; count: number }
+  keepFailed: { age: number; count: number }
   /** A binding of the workers' own (Redis: one shared by them; PostgreSQL: one pool each). */
   connect(): Promise<BullBinding>
   onStart(): Promise<void>
@@ -28,7 +31,7 @@ export class BullmqConsumer implements Consumer {
 
   async start(): Promise<void> {
     const { Worker, UnrecoverableError, WaitingError } = await import('bullmq')
-    const { queues, concurrency, prefix, handle, log } = this.#options
+    const { queues, concurrency, prefix, handle, log, keepCompleted, keepFailed } = this.#options
     const binding = (this.#binding = await this.#options.connect())
     // Loosely typed at the one place where the binding meets BullMQ's overloads.
     const BackendWorker = Worker as unknown as new (
@@ -75,6 +78,8 @@ export class BullmqConsumer implements Consumer {
           connection: binding.connection,
           ...(prefix === undefined ? {} : { prefix }),
           concurrency,
+          removeOnComplete: keepCompleted,
+          removeOnFail: keepFailed,
           autorun: false,
           settings: {
             backoffStrategy: (attemptsMade, _type, _err, job) => {

@@ -67,7 +67,6 @@ export function bullmq(options: BullmqDriverOptions): Driver {
           {
             connection: binding.connection,
             ...prefixed,
-            defaultJobOptions: { removeOnComplete: keepCompleted, removeOnFail: keepFailed },
           },
           binding.backend,
         )
@@ -150,7 +149,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
       const connecting = store.connect()
       if (connecting) await connecting
       // Sent together: each queue's jobs (one script for a lone job, addBulk's MULTI for more)
-      // and the request index; the producer auto-pipelines them into one write to the broker.
+      // and the request index (one ZADD shared by the requests of this event-loop turn).
       const first = records[0]!.options.queue
       let settled: PromiseSettledResult<unknown>[]
       if (records.every((r) => r.options.queue === first)) {
@@ -226,6 +225,9 @@ export function bullmq(options: BullmqDriverOptions): Driver {
       const consumer = new BullmqConsumer({
         ...consumeOptions,
         prefix: store.prefix,
+        // Retention is the workers' (they finish jobs): no per-job options to store and unpack.
+        keepCompleted,
+        keepFailed,
         connect: () => store.dedicated('worker'),
         onStart: () => store.rememberQueues(consumeOptions.queues),
         onClosed: () => consumers.delete(consumer),

@@ -1,6 +1,6 @@
 // The Redis request index behind `jobs.byRequest`: time buckets of sorted sets, one member per
-// job. Storing a request's jobs then costs one ZADD (auto-pipelined with the jobs themselves)
-// and no key or TTL per request; a bucket gets its TTL once per process.
+// job. The requests of one event-loop turn share one ZADD, with no key or TTL per request; a
+// bucket gets its TTL once per process.
 import type { RequestMember } from './store.js'
 
 /** Buckets of one index: their width follows the retention, so that about 33 exist at once. */

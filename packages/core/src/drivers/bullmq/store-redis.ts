@@ -26,9 +26,8 @@ export interface RedisStoreOptions {
 }
 
 /**
- * The Redis side of `bullmq()`: a producer client without offline queue (fail fast) that
- * auto-pipelines, the request index for `jobs.byRequest` (request-index.ts), and a set of queue
- * names for `jobs.get`.
+ * The Redis side of `bullmq()`: a producer client without offline queue (fail fast), the
+ * request index for `jobs.byRequest` (request-index.ts), and a set of queue names for `jobs.get`.
  */
 export function redisStore(options: RedisStoreOptions): BackendStore {
   const { connection, prefix, requestIndexTtl } = options
@@ -106,8 +105,8 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
         if (r.requestId !== undefined) members.push(indexMember(r.requestId, r.options.queue, r.id))
       }
       if (members.length === 0) return Promise.resolve()
-      // The requests of one event-loop turn share one ZADD: sent with their jobs (the producer
-      // auto-pipelines), and each request still waits for its entries to be stored.
+      // The requests of one event-loop turn share one ZADD, sent alongside their jobs; each
+      // request still waits for its entries to be stored.
       if (!batch) {
         const next = { members: [] as string[], stored: undefined as unknown as Promise<void> }
         next.stored = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
