@@ -4,7 +4,7 @@ import type { StoredData } from './job-data.js'
 import type { BullBinding } from './store.js'
 import { RequeueJob } from '../../driver.js'
 import { AfterwardError, toError } from '../../errors.js'
-import { backoffDelay } from '../../options.js'
+import { BUILTIN_DEFAULTS, backoffDelay } from '../../options.js'
 import { type BullJobLike, failureMessage, toDelivered } from './job-data.js'
 
 export interface BullmqConsumerOptions extends ConsumeOptions {
@@ -83,8 +83,8 @@ export class BullmqConsumer implements Consumer {
           autorun: false,
           settings: {
             backoffStrategy: (attemptsMade, _type, _err, job) => {
-              const options = (job?.data as StoredData | undefined)?.options
-              return options ? backoffDelay(options.backoff, attemptsMade) : 1_000
+              const backoff = (job?.data as StoredData | undefined)?.options?.backoff
+              return backoffDelay(backoff ?? BUILTIN_DEFAULTS.backoff, attemptsMade)
             },
           },
         },

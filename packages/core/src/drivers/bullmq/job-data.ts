@@ -1,15 +1,25 @@
 import type { DeliveredJob, JobInfo, JobRecord, JobState } from '../../driver.js'
 import type { ResolvedJobOptions } from '../../options.js'
 import { AfterwardError } from '../../errors.js'
-import { PRIORITY_RANK } from '../../options.js'
+import { BUILTIN_DEFAULTS, PRIORITY_RANK, type Priority } from '../../options.js'
 
-/** What Afterward stores in a BullMQ job's `data`; the job's `name` is the task name. */
+/**
+ * What Afterward stores in a BullMQ job's `data` (the job's `name` is the task name). Options
+ * that BullMQ holds itself (attempts, priority, delay, queue, timestamp) are not repeated: each
+ * byte is packed on every add and parsed again by BullMQ's script in Redis.
+ */
 export interface StoredData {
   input: unknown
-  requestId: string | undefined
-  createdAt: number
-  options: ResolvedJobOptions
-  trace: Record<string, string> | undefined
+  requestId?: string | undefined
+  options: StoredOptions
+  trace?: Record<string, string> | undefined
+}
+
+/** The job options BullMQ has no field for; `backoff` only when the job may retry. */
+export interface StoredOptions {
+  backoff?: ResolvedJobOptions['backoff']
+  timeout?: number | undefined
+  key?: string | undefined
 }
 
 /** The slice of a BullMQ `Job` read here, typed structurally so no BullMQ type leaks. */
@@ -17,12 +27,34 @@ export interface BullJobLike {
   id?: string | undefined
   name: string
   data: StoredData
+  opts: { attempts?: number | undefined }
+  priority: number
+  delay: number
   attemptsMade: number
   failedReason: string | undefined
   processedOn?: number | undefined
   finishedOn?: number | undefined
   timestamp: number
   queueName: string
+}
+
+const PRIORITY_OF_RANK = Object.fromEntries(
+  Object.entries(PRIORITY_RANK).map(([priority, rank]) => [rank, priority]),
+) as Record<number, Priority>
+
+/** The job's resolved options, from its stored options and BullMQ's own fields. */
+export function optionsOf(job: BullJobLike): ResolvedJobOptions {
+  const stored = job.data.options
+  return {
+    // BullMQ reads back a missing `attempts` as 0.
+    attempts: job.opts.attempts || 1,
+    backoff: stored.backoff ?? { ...BUILTIN_DEFAULTS.backoff },
+    timeout: stored.timeout,
+    delay: job.delay ?? 0,
+    priority: PRIORITY_OF_RANK[job.priority] ?? BUILTIN_DEFAULTS.priority,
+    key: stored.key,
+    queue: job.queueName,
+  }
 }
 
 /** Name of the custom backoff type; the worker's strategy computes it from `data.options`. */
@@ -39,8 +71,11 @@ export function toBullJob(record: JobRecord): {
     data: {
       input: record.input,
       requestId: record.requestId,
-      createdAt: record.createdAt,
-      options: o,
+      options: {
+        ...(o.attempts === 1 ? {} : { backoff: o.backoff }),
+        timeout: o.timeout,
+        key: o.key,
+      },
       trace: record.trace,
     },
     // Only what differs from BullMQ's defaults: every field here is packed on each add and
@@ -65,8 +100,8 @@ export function toDelivered(job: BullJobLike): DeliveredJob {
     task: job.name,
     input: job.data.input,
     requestId: job.data.requestId,
-    createdAt: job.data.createdAt,
-    options: job.data.options,
+    createdAt: job.timestamp,
+    options: optionsOf(job),
     trace: job.data.trace,
     attempt: job.attemptsMade + 1,
   }
@@ -110,9 +145,9 @@ export function toInfo(job: BullJobLike, bullState: string): JobInfo | undefined
     key: job.data.options.key,
     // BullMQ counts an attempt when it finishes; count the running one too, as memory() does.
     attemptsMade: job.attemptsMade + (state === 'active' ? 1 : 0),
-    maxAttempts: job.data.options.attempts,
+    maxAttempts: job.opts.attempts || 1,
     lastError: parseFailure(job.failedReason),
-    createdAt: new Date(job.data.createdAt),
+    createdAt: new Date(job.timestamp),
     startedAt: job.processedOn ? new Date(job.processedOn) : undefined,
     finishedAt: finished && job.finishedOn ? new Date(job.finishedOn) : undefined,
   }
