@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
 import {
+  AfterwardError,
   AfterwardInputError,
+  ErrorCode,
   checkAdapterOptions,
   createFlushStats,
   enqueueFailureBody,
@@ -36,6 +38,21 @@ export type AfterwardMiddleware = RequestHandler & { readonly stats: Readonly<Fl
 const routeOptions = new WeakMap<Response, JobOptions>()
 const discardOnError = new WeakMap<Response, () => void>()
 
+/** Answers the 503 of a request whose jobs could not be stored. */
+function sendEnqueueFailure(
+  send: (status: number, headers: Record<string, string>, body: string) => void,
+): void {
+  const body = JSON.stringify(enqueueFailureBody())
+  send(
+    503,
+    {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+    },
+    body,
+  )
+}
+
 /**
  * Adds `res.defer(task, input, options?)`. The request's jobs are stored after the handler
  * succeeded and before the first byte of the response; if that fails and nothing was sent yet,
@@ -57,21 +74,48 @@ export function afterwardMiddleware(options: AfterwardMiddlewareOptions): Afterw
     const requestId = requestIdFrom(req.headers['x-request-id'])
     res.setHeader('X-Request-Id', requestId)
     let scope: DeferScope | undefined
-    // Created at the first defer, once deferOptions() has run for the matched route.
-    const scopeOf = (): DeferScope =>
-      (scope ??= afterward.scope({
+
+    // Opened at the first defer (deferOptions() has run for the matched route by then), and only
+    // then is the response held: requests that defer nothing pay for nothing.
+    const open = (task: { name: string }): DeferScope => {
+      if (scope) return scope
+      if (res.headersSent) {
+        throw new AfterwardError(
+          ErrorCode.CLOSED,
+          `Cannot defer '${task.name}': the response has already started, so the job could not be stored before it. Defer before sending the response, or use afterward.enqueue().`,
+          { retryable: false },
+        )
+      }
+      const opened = afterward.scope({
         requestId,
         options: routeOptions.get(res),
         trace: traceFrom(req.headers),
-      }))
-
-    discardOnError.set(res, () => {
-      if (scope?.state === 'open') stats.discarded += scope.discard()
-    })
+      })
+      scope = opened
+      discardOnError.set(res, () => {
+        if (opened.state === 'open') stats.discarded += opened.discard()
+      })
+      if (flush === 'after-response') {
+        res.once('finish', () => {
+          void settleAfterResponse(opened, res.statusCode, stats, afterward.log)
+        })
+      } else {
+        holdResponse(
+          res,
+          (status) => {
+            if (opened.size > 0 && status < 400) return settleScope(opened, status, stats)
+            void settleScope(opened, status, stats)
+            return undefined
+          },
+          sendEnqueueFailure,
+        )
+      }
+      return opened
+    }
 
     res.defer = function defer(task, ...args) {
       try {
-        return scopeOf().defer(task, ...args)
+        return open(task).defer(task, ...args)
       } catch (err) {
         if (err instanceof AfterwardInputError) {
           const where = { requestId, method: req.method, url: req.originalUrl }
@@ -80,32 +124,6 @@ export function afterwardMiddleware(options: AfterwardMiddlewareOptions): Afterw
         throw err
       }
     } as DeferFn
-
-    if (flush === 'after-response') {
-      res.once(
-        'finish',
-        () => void settleAfterResponse(scopeOf(), res.statusCode, stats, afterward.log),
-      )
-    } else {
-      holdResponse(
-        res,
-        (status) => {
-          const current = scopeOf()
-          if (current.size > 0 && status < 400) return settleScope(current, status, stats)
-          void settleScope(current, status, stats)
-          return undefined
-        },
-        (send) => {
-          const body = JSON.stringify(enqueueFailureBody())
-          const length = String(Buffer.byteLength(body))
-          send(
-            503,
-            { 'content-type': 'application/json; charset=utf-8', 'content-length': length },
-            body,
-          )
-        },
-      )
-    }
     next()
   }
   return Object.assign(afterwardMiddleware, { stats })
