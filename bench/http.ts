@@ -15,6 +15,9 @@ const runs = Number(process.env.RUNS ?? 3)
 const duration = Number(process.env.DURATION ?? 10)
 const warmup = Number(process.env.WARMUP ?? 3)
 const connections = Number(process.env.CONNECTIONS ?? 100)
+// After the timed runs, each deferring variant serves this many more requests in one go, with
+// the heap measured (after a full GC) before and after: a leak shows there, a cache does not.
+const heapRequests = Number(process.env.HEAP_REQUESTS ?? 100_000)
 const ALL: readonly Variant[] = [
   'fastify bare',
   'fastify queue.add',
@@ -40,7 +43,6 @@ interface Sample {
   errors: number
   cpuPerRequest: number
   redisCpuPerRequest: number
-  heapGrowthPer100k: number
 }
 
 /** The server of one variant, in its own process; resolves once it listens. */
@@ -78,13 +80,14 @@ interface AutocannonResult {
   non2xx: number
 }
 
-/** autocannon in a process of its own against the server, for `seconds`. */
-async function load(port: number, seconds: number): Promise<AutocannonResult> {
+/** autocannon in a process of its own against the server, for `seconds` (or `amount` requests). */
+async function load(port: number, seconds: number, amount?: number): Promise<AutocannonResult> {
   const child = spawn(
     process.execPath,
     [
       autocannonBin,
-      ...['-c', String(connections), '-d', String(seconds), '-j', '-m', 'POST'],
+      ...(amount === undefined ? ['-d', String(seconds)] : ['-a', String(amount)]),
+      ...['-c', String(connections), '-j', '-m', 'POST'],
       ...['-H', 'content-type=application/json', '-b', '{"userId":1}'],
       `http://127.0.0.1:${port}/jobs`,
     ],
@@ -121,8 +124,22 @@ async function measure(variant: Variant, redisUrl: string, admin: Redis): Promis
       errors: result.errors + result.timeouts + result.non2xx,
       cpuPerRequest: (after.cpuMicros - before.cpuMicros) / total,
       redisCpuPerRequest: (redisAfter - redisBefore) / total,
-      heapGrowthPer100k: ((after.heapBytes - before.heapBytes) / total) * 100_000,
     }
+  } finally {
+    child.kill('SIGKILL')
+    await once(child, 'exit').catch(() => undefined)
+  }
+}
+
+/** Heap growth of a server over `heapRequests` requests, after a warm-up of the same size. */
+async function heapGrowth(variant: Variant, redisUrl: string): Promise<number> {
+  const { child, port } = await startServer(variant, redisUrl)
+  try {
+    await load(port, 0, heapRequests)
+    const before = await usage(child)
+    await load(port, 0, heapRequests)
+    const after = await usage(child)
+    return after.heapBytes - before.heapBytes
   } finally {
     child.kill('SIGKILL')
     await once(child, 'exit').catch(() => undefined)
@@ -132,6 +149,7 @@ async function measure(variant: Variant, redisUrl: string, admin: Redis): Promis
 const redis = await startRedisServer()
 const admin = new Redis(redis.url)
 const samples = new Map<Variant, Sample[]>(variants.map((v) => [v, []]))
+const heap = new Map<Variant, number>()
 try {
   console.log(
     `\nHTTP, cross-process: ${connections} connections, ${duration} s per run after ${warmup} s of warm-up, ${runs} interleaved runs, private Redis on port ${redis.port}`,
@@ -144,6 +162,12 @@ try {
       console.log(
         `  run ${run}  ${variant.padEnd(22)} ${Math.round(sample.rps).toString().padStart(6)} req/s  p50 ${sample.p50} ms  p99 ${sample.p99} ms${sample.errors ? `  ${sample.errors} errors` : ''}`,
       )
+    }
+  }
+  if (heapRequests > 0) {
+    for (const variant of variants.filter((v) => v.includes('defer'))) {
+      heap.set(variant, await heapGrowth(variant, redis.url))
+      await admin.flushall()
     }
   }
 } finally {
@@ -175,7 +199,7 @@ table(
     'p99',
     'server CPU/req',
     'Redis CPU/req',
-    'heap/100k req',
+    `heap after ${heapRequests / 1000}k more req`,
   ],
   variants.map((v) => {
     const s = samples.get(v)!
@@ -191,7 +215,7 @@ table(
       `${median(s.map((x) => x.p99))} ms`,
       `${median(s.map((x) => x.cpuPerRequest)).toFixed(0)} µs`,
       `${median(s.map((x) => x.redisCpuPerRequest)).toFixed(0)} µs`,
-      `${(median(s.map((x) => x.heapGrowthPer100k)) / 1e6).toFixed(1)} MB`,
+      heap.has(v) ? `${(heap.get(v)! / 1e6).toFixed(1)} MB` : '',
     ]
   }),
 )

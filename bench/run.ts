@@ -1,4 +1,5 @@
 // `pnpm bench`: every benchmark, one after the other, each with its baseline in the same run.
+await import('./http.js')
 await import('./enqueue.js')
 await import('./http-latency.js')
 await import('./worker.js')
