@@ -37,6 +37,8 @@ interface Measured {
   rate: number
   /** CPU time of this process (user + system) per job, in µs: Redis's share is not in it. */
   cpu: number
+  /** CPU time of the benchmark's Redis per job, in µs (from INFO cpu, start of the drain on). */
+  redis: number
 }
 
 /** Counts calls of the no-op processor; `done` resolves when the last one was made. */
@@ -60,6 +62,7 @@ class Drain {
       this.#resolve({
         rate: ((this.jobs - 1) / ms) * 1_000,
         cpu: (cpu.user + cpu.system) / (this.jobs - 1),
+        redis: 0,
       })
     }
   }
@@ -69,6 +72,13 @@ const redis = await startRedisServer()
 const db = await createTestDatabase()
 const admin = new Redis(redis.url)
 let prefixes = 0
+
+/** CPU time the benchmark's Redis has used so far, in µs. */
+async function redisCpu(): Promise<number> {
+  const info = await admin.info('cpu')
+  const seconds = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1])
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
+}
 
 type Kind = 'raw' | 'afterward' | 'prisma'
 
@@ -95,8 +105,10 @@ async function drain(kind: Kind, concurrency: number, jobs: number): Promise<Mea
         autorun: false,
       })
       await worker.waitUntilReady()
+      const redisStart = await redisCpu()
       worker.run().catch((err: unknown) => console.error(err))
       const measured = await counter.done
+      measured.redis = ((await redisCpu()) - redisStart) / jobs
       await worker.close()
       await queue.close()
       await connection.quit()
@@ -126,8 +138,10 @@ async function drain(kind: Kind, concurrency: number, jobs: number): Promise<Mea
       for (let i = 0; i < Math.min(BATCH, jobs - added); i++) scope.defer(noop, input)
       await scope.flush()
     }
+    const redisStart = await redisCpu()
     await afterward.worker({ concurrency }).start()
     const measured = await counter.done
+    measured.redis = ((await redisCpu()) - redisStart) / jobs
     await afterward.close()
     return measured
   } finally {
@@ -166,6 +180,11 @@ try {
       `  CPU of this process per job (lower is better)`,
       'µs',
       rows((m) => m.cpu),
+    )
+    reportRates(
+      `  CPU of Redis per job (lower is better)`,
+      'µs',
+      rows((m) => m.redis),
     )
   }
 } finally {
