@@ -11,22 +11,7 @@ import Fastify from 'fastify'
 import { bullmq, createAfterward, defineTask, memory, type Driver } from '@afterward/core'
 import { afterwardMiddleware } from '@afterward/express'
 import afterwardPlugin from '@afterward/fastify'
-
-export const VARIANTS = [
-  'fastify bare',
-  'fastify queue.add',
-  'fastify defer bullmq',
-  'fastify defer memory',
-  'express bare',
-  'express queue.add',
-  'express defer bullmq',
-  'express defer memory',
-] as const
-export type Variant = (typeof VARIANTS)[number]
-
-/** What the parent asks and what the server answers, over the IPC channel. */
-export type ServerMessage =
-  { type: 'ready'; port: number } | { type: 'usage'; cpuMicros: number; heapBytes: number }
+import type { ServerMessage, Variant } from './http-variants.js'
 
 const [variant, redisUrl] = process.argv.slice(2) as [Variant, string]
 const [framework, kind, driverName] = variant.split(' ') as [

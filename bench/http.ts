@@ -8,7 +8,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../test/support/redis.js'
-import type { ServerMessage, Variant } from './http-server.js'
+import { VARIANTS, type ServerMessage, type Variant } from './http-variants.js'
 import { median, table } from './stats.js'
 
 const runs = Number(process.env.RUNS ?? 3)
@@ -18,19 +18,9 @@ const connections = Number(process.env.CONNECTIONS ?? 100)
 // After the timed runs, each deferring variant serves this many more requests in one go, with
 // the heap measured (after a full GC) before and after: a leak shows there, a cache does not.
 const heapRequests = Number(process.env.HEAP_REQUESTS ?? 100_000)
-const ALL: readonly Variant[] = [
-  'fastify bare',
-  'fastify queue.add',
-  'fastify defer bullmq',
-  'fastify defer memory',
-  'express bare',
-  'express queue.add',
-  'express defer bullmq',
-  'express defer memory',
-]
 const variants = process.env.VARIANTS
-  ? ALL.filter((v) => process.env.VARIANTS!.split(',').includes(v))
-  : ALL
+  ? VARIANTS.filter((v) => process.env.VARIANTS!.split(',').includes(v))
+  : VARIANTS
 const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js')
 const serverFile = fileURLToPath(new URL('./http-server.ts', import.meta.url))
 // The servers load the packages' built dist/, as an app does (`pnpm bench` builds first).
