@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { bullmq, createAfterward, defineTask } from '@afterward/core'
 import { instance, silentLogger } from '../support/afterward.js'
@@ -29,5 +32,54 @@ describe('bullmq request index on Redis', () => {
     const reader = instance({ tasks: [noop], driver: bullmq({ connection: redisUrl, prefix }) })
     const found = await reader.jobs.byRequest('req-closing')
     expect(found.map((j) => j.id).sort()).toEqual([...ids].sort())
+  })
+})
+
+describe('jobs stored by earlier versions', () => {
+  it('are read and run: options in job data, attempts and priority in BullMQ options', async () => {
+    const prefix = uniqueQueueName('aw')
+    const seen: unknown[] = []
+    const greet = defineTask({
+      name: 'greet',
+      run: (input: { name: string }, ctx) =>
+        void seen.push([input, ctx.job.attempts, ctx.job.requestId]),
+    })
+    // The layout of 0.1.0: every resolved option in `data`, and BullMQ's own options besides.
+    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+    const queue = new Queue('default', { connection, prefix })
+    const id = randomUUID()
+    const createdAt = Date.now()
+    const options = {
+      attempts: 3,
+      backoff: { type: 'fixed', delay: 10, jitter: 0 },
+      delay: 0,
+      priority: 'high',
+      queue: 'default',
+    }
+    await queue.add(
+      'greet',
+      { input: { name: 'Ada' }, requestId: 'req-old', createdAt, options, trace: undefined },
+      {
+        jobId: id,
+        attempts: 3,
+        backoff: { type: 'afterward' },
+        priority: 1,
+        delay: 0,
+        timestamp: createdAt,
+      },
+    )
+    await queue.close()
+    await connection.quit()
+    const afterward = instance({ tasks: [greet], driver: bullmq({ connection: redisUrl, prefix }) })
+    await afterward.worker().start()
+    const done = await afterward.jobs.wait(id)
+    expect(done).toMatchObject({
+      state: 'completed',
+      maxAttempts: 3,
+      requestId: 'req-old',
+      task: 'greet',
+    })
+    expect(done.createdAt.getTime()).toBe(createdAt)
+    expect(seen).toEqual([[{ name: 'Ada' }, 3, 'req-old']])
   })
 })

@@ -141,7 +141,9 @@ export function afterwardMiddleware(options: AfterwardMiddlewareOptions): Afterw
  */
 export function deferOptions(options: JobOptions): RequestHandler {
   return function deferOptions(_req, res, next) {
-    routeOptions.set(res, { ...routeOptions.get(res), ...options })
+    // The route's own object when it is the only one: options are resolved once per object.
+    const previous = routeOptions.get(res)
+    routeOptions.set(res, previous ? { ...previous, ...options } : options)
     next()
   }
 }
