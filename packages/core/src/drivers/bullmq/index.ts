@@ -150,28 +150,18 @@ export function bullmq(options: BullmqDriverOptions): Driver {
       if (connecting) await connecting
       // Sent together: each queue's jobs (one script for a lone job, addBulk's MULTI for more)
       // and the request index (one ZADD shared by the requests of this event-loop turn).
-      const first = records[0]!.options.queue
-      let settled: PromiseSettledResult<unknown>[]
-      if (records.every((r) => r.options.queue === first)) {
-        settled = await Promise.allSettled([
-          store.recordRequest(records),
-          store.rememberQueues([first]),
-          addGroup(first, records),
-        ])
-      } else {
-        const byQueue = new Map<string, JobRecord[]>()
-        for (const r of records) {
-          const group = byQueue.get(r.options.queue)
-          if (group) group.push(r)
-          else byQueue.set(r.options.queue, [r])
-        }
-        const names = [...byQueue.keys()]
-        settled = await Promise.allSettled([
-          store.recordRequest(records),
-          store.rememberQueues(names),
-          ...names.map((name) => addGroup(name, byQueue.get(name)!)),
-        ])
+      const byQueue = new Map<string, JobRecord[]>()
+      for (const r of records) {
+        const group = byQueue.get(r.options.queue)
+        if (group) group.push(r)
+        else byQueue.set(r.options.queue, [r])
       }
+      const names = [...byQueue.keys()]
+      const settled = await Promise.allSettled([
+        store.recordRequest(records),
+        store.rememberQueues(names),
+        ...names.map((name) => addGroup(name, byQueue.get(name)!)),
+      ])
       const stored: Added[] = []
       let failure: PromiseRejectedResult | undefined
       for (let i = 0; i < settled.length; i++) {
@@ -185,10 +175,6 @@ export function bullmq(options: BullmqDriverOptions): Driver {
         throw failure
           ? failure.reason
           : new AfterwardError(ErrorCode.ENQUEUE_FAILED, 'Enqueue abandoned after enqueueTimeout.')
-      }
-      if (stored.length === 1) {
-        const storedId = stored[0]!.storedId ?? stored[0]!.record.id
-        return [{ id: storedId, deduplicated: storedId !== stored[0]!.record.id }]
       }
       const ids = new Map(stored.map((a) => [a.record.id, a.storedId]))
       return records.map((r) => {
