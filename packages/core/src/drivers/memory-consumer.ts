@@ -1,0 +1,138 @@
+// The memory driver's consumer: takes waiting jobs by priority, up to its concurrency per queue,
+// runs each attempt and hands the outcome back to the driver's queues (memory.ts).
+import type { ConsumeOptions, Consumer, DeliveredJob } from '../driver.js'
+import { RequeueJob } from '../driver.js'
+import { AfterwardError, toError } from '../errors.js'
+import { copyJson } from '../json.js'
+import { PRIORITY_RANK, backoffDelay } from '../options.js'
+import { errorInfo } from './error-info.js'
+import type { Entry } from './memory-entry.js'
+import type { PriorityLanes } from './memory-lanes.js'
+
+/** What a consumer uses of the driver: its waiting jobs and what to do with an attempt's end. */
+export interface MemoryQueues {
+  /** Waiting jobs per queue. */
+  readonly waiting: ReadonlyMap<string, PriorityLanes<Entry>>
+  /** Started consumers, which the driver asks to pull when jobs arrive. */
+  readonly consumers: Set<MemoryConsumer>
+  finish(entry: Entry, state: 'completed' | 'failed'): void
+  /** Back to waiting, without spending an attempt (worker shutdown). */
+  makeWaiting(entry: Entry): void
+  /** Waiting again after `delay` ms (a retry). */
+  schedule(entry: Entry, delay: number): unknown
+}
+
+export class MemoryConsumer implements Consumer {
+  #running = false
+  #activeCount = 0
+  #settled: (() => void) | undefined // resolves `#closing` once no attempt is active
+  #closing: Promise<void> | undefined
+  readonly #perQueue = new Map<string, number>()
+  readonly #queues: MemoryQueues
+  constructor(
+    readonly options: ConsumeOptions,
+    queues: MemoryQueues,
+  ) {
+    this.#queues = queues
+  }
+
+  start(): Promise<void> {
+    this.#running = true
+    this.#queues.consumers.add(this)
+    queueMicrotask(() => this.pull())
+    return Promise.resolve()
+  }
+
+  serves(queue: string): boolean {
+    return this.#running && this.options.queues.includes(queue)
+  }
+
+  pull(): void {
+    while (this.#running) {
+      const entry = this.#next()
+      if (!entry) return
+      const queue = entry.record.options.queue
+      this.#perQueue.set(queue, (this.#perQueue.get(queue) ?? 0) + 1)
+      this.#activeCount++
+      void this.#run(entry)
+    }
+  }
+
+  #next(): Entry | undefined {
+    let best: Entry | undefined
+    let bestLanes: PriorityLanes<Entry> | undefined
+    for (const queue of this.options.queues) {
+      // Concurrency is per queue, as with one BullMQ worker per queue.
+      if ((this.#perQueue.get(queue) ?? 0) >= this.options.concurrency) continue
+      const lanes = this.#queues.waiting.get(queue)
+      const head = lanes?.peek()
+      if (!head) continue
+      const better =
+        !best ||
+        PRIORITY_RANK[head.record.options.priority] < PRIORITY_RANK[best.record.options.priority] ||
+        (head.record.options.priority === best.record.options.priority && head.seq < best.seq)
+      if (better) {
+        best = head
+        bestLanes = lanes
+      }
+    }
+    bestLanes?.shift()
+    return best
+  }
+
+  async #run(entry: Entry): Promise<void> {
+    try {
+      await this.#attempt(entry)
+    } finally {
+      const queue = entry.record.options.queue
+      this.#perQueue.set(queue, this.#perQueue.get(queue)! - 1)
+      if (--this.#activeCount === 0) this.#settled?.()
+      // The slot freed is this consumer's own: only it can take a job because of it.
+      this.pull()
+    }
+  }
+
+  async #attempt(entry: Entry): Promise<void> {
+    entry.state = 'active'
+    entry.attemptsMade++
+    entry.startedAt = Date.now()
+    // A private copy of the input per attempt: what a task does to it is not stored, as with
+    // BullMQ, which reads the job afresh for every attempt.
+    const { record } = entry
+    const delivered: DeliveredJob = {
+      id: record.id,
+      task: record.task,
+      input: copyJson(record.input),
+      requestId: record.requestId,
+      createdAt: record.createdAt,
+      options: record.options,
+      trace: record.trace,
+      attempt: entry.attemptsMade,
+    }
+    try {
+      await this.options.handle(delivered)
+      this.#queues.finish(entry, 'completed')
+    } catch (thrown) {
+      if (thrown instanceof RequeueJob) {
+        entry.attemptsMade--
+        return this.#queues.makeWaiting(entry)
+      }
+      const error = toError(thrown)
+      entry.lastError = errorInfo(error)
+      const retryable = !(error instanceof AfterwardError && !error.retryable)
+      if (retryable && entry.attemptsMade < entry.record.options.attempts) {
+        this.#queues.schedule(entry, backoffDelay(entry.record.options.backoff, entry.attemptsMade))
+      } else {
+        this.#queues.finish(entry, 'failed')
+      }
+    }
+  }
+
+  async close(force = false): Promise<void> {
+    this.#running = false
+    this.#queues.consumers.delete(this)
+    if (force || this.#activeCount === 0) return
+    this.#closing ??= new Promise<void>((resolve) => (this.#settled = resolve))
+    await this.#closing
+  }
+}
