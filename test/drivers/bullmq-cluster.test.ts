@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { AfterwardError, bullmq, defineTask, type Driver } from '@afterward/core'
-import { instance, thrown } from '../support/afterward.js'
+import { instance, jobRecord, thrown } from '../support/afterward.js'
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'
 import { driverConformance } from './conformance.js'
@@ -101,31 +101,14 @@ describe('bullmq({ cluster }) keys', () => {
     const afterward = instance({ tasks: [noop], driver })
     const [first, second] = [randomUUID(), randomUUID()]
     const [mails, images] = [uniqueQueueName('mails'), uniqueQueueName('images')]
-    const record = (requestId: string, queue: string) =>
-      ({
-        id: randomUUID(),
-        task: 'noop',
-        input: null,
-        requestId,
-        createdAt: Date.now(),
-        trace: undefined,
-        options: {
-          attempts: 1,
-          backoff: { type: 'fixed', delay: 10, jitter: 0 },
-          timeout: undefined,
-          delay: 0,
-          priority: 'normal',
-          key: undefined,
-          queue,
-        },
-      }) as const
+    const record = (requestId: string, queue: string) => jobRecord('noop', { requestId, queue })
     const [mail, image, other] = [
       record(first, mails),
       record(first, images),
       record(second, images),
     ] as const
-    // One call, two request index keys in one MULTI: it works because the hash tag puts both
-    // in one slot (without it, ioredis refuses a cross-slot MULTI).
+    // One call, jobs in two queues and index entries of two requests: it works because the hash
+    // tag puts every key in one slot (without it, ioredis refuses cross-slot commands).
     await driver.enqueue([mail, image, other])
 
     const ofFirst = await afterward.jobs.byRequest(first)

@@ -13,7 +13,7 @@ import {
   type Driver,
   type TaskOutcome,
 } from '@afterward/core'
-import { deferred, instance, thrown } from '../support/afterward.js'
+import { deferred, instance, jobRecord, thrown } from '../support/afterward.js'
 
 export function driverConformance(name: string, makeDriver: () => Driver): void {
   describe(`driver conformance: ${name}`, () => {
@@ -145,23 +145,8 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
         const task = defineTask({ name: 'abandoned', run: () => undefined })
         const afterward = instance({ tasks: [task], driver })
         await afterward.enqueue(task) // connected and warmed up
-        const options = {
-          attempts: 1,
-          backoff: { type: 'fixed', delay: 10, jitter: 0 },
-          timeout: undefined,
-          delay: 0,
-          priority: 'normal',
-          key: undefined,
-        } as const
-        const record = (queue: string) => ({
-          id: randomUUID(),
-          task: 'abandoned',
-          input: null,
-          requestId: 'req-abandoned',
-          createdAt: Date.now(),
-          trace: undefined,
-          options: { ...options, queue },
-        })
+        const record = (queue: string) =>
+          jobRecord('abandoned', { requestId: 'req-abandoned', queue })
         const records = [record('default'), record('other'), record('other')]
         const gaveUp = new AbortController()
         gaveUp.abort()

@@ -1,4 +1,5 @@
 // Builds Afterward instances for tests and closes them after each test.
+import { randomUUID } from 'node:crypto'
 import { afterEach, expect } from 'vitest'
 import { pino } from 'pino'
 import {
@@ -7,6 +8,7 @@ import {
   type Afterward,
   type AfterwardOptions,
   type Driver,
+  type JobRecord,
 } from '@afterward/core'
 
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
@@ -71,4 +73,34 @@ export async function expectFastEnqueueFailure(
   expect((error as AfterwardEnqueueError).code).toBe('AFTERWARD_ENQUEUE_FAILED')
   expect((error as Error).message).toMatch(message)
   expect(elapsed).toBeLessThan(1_500)
+}
+
+/**
+ * A job record as a driver receives it from a flushed scope, with the built-in options: for
+ * tests that call `driver.enqueue` directly.
+ *
+ * @example
+ * await driver.enqueue([jobRecord('noop', { requestId: 'req-1', queue: 'mails' })])
+ */
+export function jobRecord(
+  task: string,
+  { requestId, queue = 'default' }: { requestId?: string; queue?: string } = {},
+): JobRecord {
+  return {
+    id: randomUUID(),
+    task,
+    input: null,
+    requestId,
+    createdAt: Date.now(),
+    trace: undefined,
+    options: {
+      attempts: 1,
+      backoff: { type: 'fixed', delay: 10, jitter: 0 },
+      timeout: undefined,
+      delay: 0,
+      priority: 'normal',
+      key: undefined,
+      queue,
+    },
+  }
 }
