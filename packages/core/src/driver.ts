@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { ResolvedJobOptions } from './options.js'
+import type { AttemptEnd } from './retry.js'
 
 /** Where a job is in its life. */
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed'
@@ -58,11 +59,12 @@ export interface ConsumeOptions {
   concurrency: number
   log: Logger
   /**
-   * Runs one attempt. Resolving completes the job. Rejecting fails the attempt: the driver
-   * retries it after `backoffDelay(...)` while attempts remain and `error.retryable !== false`,
-   * puts it back untouched for a `RequeueJob` (worker shutdown), and otherwise fails it for good.
+   * Runs one attempt and says how it ended; never rejects. The driver carries the end out:
+   * `completed` completes the job, `retry` makes it wait `delay` ms and run again (the attempt
+   * counts), `failed` fails it for good, `requeue` puts it back untouched (worker shutdown).
+   * Retries are decided by the worker, once, for every driver (retry.ts).
    */
-  handle(job: DeliveredJob): Promise<void>
+  handle(job: DeliveredJob): Promise<AttemptEnd>
 }
 
 export interface Consumer {
@@ -81,6 +83,19 @@ export interface Consumer {
  */
 export interface GiveUpSignal {
   readonly aborted: boolean
+}
+
+/**
+ * Enqueues jobs: the driver itself, or anything that stands in front of it (a scope's
+ * `producer` option).
+ */
+export interface Producer {
+  /**
+   * Stores all records in one round trip (per queue), or rejects having stored none. When
+   * `signal` aborts first (the caller gave up: `enqueueTimeout`), the producer rejects and
+   * removes whatever it stored, so that a client told "not stored" is not lied to.
+   */
+  enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]>
 }
 
 /**
@@ -112,8 +127,8 @@ export interface Driver {
 }
 
 /**
- * Rejection reason of `handle` that puts the job back to be run again later without counting
- * the attempt (worker shutdown past its grace period).
+ * The reason an attempt is aborted with when the worker shuts down past its grace period: the
+ * attempt ends as `requeue`, and the job goes back to its queue without counting the attempt.
  */
 export class RequeueJob extends Error {
   constructor() {

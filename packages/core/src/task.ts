@@ -124,23 +124,18 @@ export function defineTask(
     throw new AfterwardError(
       ErrorCode.CONFIG_INVALID,
       `defineTask: name must be 1-200 characters of letters, digits, '_', '.', ':' or '-' (got ${JSON.stringify(name)}).`,
-      { retryable: false },
     )
   }
   if (typeof run !== 'function') {
     throw new AfterwardError(
       ErrorCode.CONFIG_INVALID,
       `defineTask('${name}'): run must be a function.`,
-      {
-        retryable: false,
-      },
     )
   }
   if (input !== undefined && typeof input?.['~standard']?.validate !== 'function') {
     throw new AfterwardError(
       ErrorCode.CONFIG_INVALID,
       `defineTask('${name}'): input must be a Standard Schema validator (zod, valibot, arktype...).`,
-      { retryable: false },
     )
   }
   if (definition.queue !== undefined) checkQueueName(definition.queue)
