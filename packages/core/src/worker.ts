@@ -244,6 +244,7 @@ export class Worker {
         }
         break
       case 'requeue':
+        log().info({ ms }, 'job handed back to its queue (worker shut down)')
         if (events.has('handed-back')) {
           events.emit('handed-back', { ...jobEvent(job, job.attempt), durationMs })
         }
