@@ -12,7 +12,7 @@ const fixture = fileURLToPath(new URL('./fixtures/orphan-worker.ts', import.meta
 
 /** Starts the fixture worker; resolves once it takes jobs. */
 async function startChildWorker(prefix: string) {
-  const child = fork(fixture, [redisUrl, prefix], {
+  const child = fork(fixture, [redisUrl, prefix, '1000', '500'], {
     execArgv: ['--import', 'tsx', '--conditions=source'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
