@@ -215,6 +215,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
         keepCompleted,
         keepFailed,
         connect: () => store.dedicated('worker'),
+        requireNoEviction: options.requireNoEviction === true,
         onStart: () => store.rememberQueues(consumeOptions.queues),
         onClosed: () => consumers.delete(consumer),
       })
