@@ -155,6 +155,14 @@ export interface Inspector {
   byRequest(requestId: string): Promise<JobInfo[]>
   /** Resolves with the job once it completed or failed for good; rejects after `timeoutMs`. */
   waitFor(id: string, timeoutMs: number): Promise<JobInfo>
+  /**
+   * One page of jobs, newest first. Paging is by position (creation time and id), so a page
+   * never repeats a job of an earlier page, and jobs created after the first page do not push
+   * later pages along. A bad query rejects with `AFTERWARD_OPTIONS_INVALID`.
+   */
+  list(query?: JobListQuery): Promise<JobListPage>
+  /** Per queue (ordered by name), how many jobs are in each state. */
+  counts(query?: JobCountsQuery): Promise<QueueJobCounts[]>
 }
 
 /** Delivers stored jobs to a worker: the side `afterward.worker()` reads from. */
