@@ -287,7 +287,7 @@ export function driverConformance(name: string, makeDriver: () => Driver): void 
           [{ limit: 0 }, /limit must be an integer from 1 to 1000 \(got 0\)/],
           [{ limit: 1_001 }, /limit .* \(got 1001\)/],
           [{ limit: 2.5 }, /limit .* \(got 2\.5\)/],
-          [{ limit: '10' }, /limit .* \(got 10\)/],
+          [{ limit: '10' }, /limit .* \(got "10"\)/],
           [{ limit: Number.NaN }, /limit .* \(got NaN\)/],
           [
             { state: 'pending' },

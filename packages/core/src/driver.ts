@@ -88,8 +88,16 @@ export interface GiveUpSignal {
  * driver is one; another producer (a transactional outbox) may stand in front of a driver.
  *
  * @example
- * const producer: Producer = memory()
- * const [result] = await producer.enqueue([record])
+ * // A producer in front of a driver, counting what it stores.
+ * const driver = memory()
+ * let stored = 0
+ * const counting: Producer = {
+ *   enqueue: async (records, signal) => {
+ *     const results = await driver.enqueue(records, signal)
+ *     stored += records.length
+ *     return results
+ *   },
+ * }
  */
 export interface Producer {
   /**
@@ -165,7 +173,13 @@ export interface Inspector {
   counts(query?: JobCountsQuery): Promise<QueueJobCounts[]>
 }
 
-/** Delivers stored jobs to a worker: the side `afterward.worker()` reads from. */
+/**
+ * Delivers stored jobs to a worker: the side `afterward.worker()` reads from.
+ *
+ * @example
+ * const consumer = driver.consume({ queues: ['default'], concurrency: 5, log, handle: run })
+ * await consumer.start()
+ */
 export interface Delivery {
   /** A consumer of `options.queues`; it takes jobs once started. */
   consume(options: ConsumeOptions): Consumer
@@ -200,6 +214,9 @@ export interface ScheduleInfo {
  * Optional capability of a driver that can run recurring jobs once per tick across any number
  * of instances. Only the interface exists so far: the schedules feature will implement it on
  * the drivers and use it; a driver without `scheduler` cannot run schedules.
+ *
+ * @example
+ * if (driver.scheduler) await driver.scheduler.syncSchedules(records)
  */
 export interface Scheduler {
   /**

@@ -61,7 +61,8 @@ export function listFilter(query: JobListQuery | undefined): ListFilter {
     invalid(`task must be a task name (got ${JSON.stringify(task)})`)
   }
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-    invalid(`limit must be an integer from 1 to ${MAX_LIST_LIMIT} (got ${String(limit)})`)
+    const got = typeof limit === 'number' ? String(limit) : JSON.stringify(limit)
+    invalid(`limit must be an integer from 1 to ${MAX_LIST_LIMIT} (got ${got})`)
   }
   return {
     states: new Set(states),
