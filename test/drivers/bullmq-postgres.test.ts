@@ -8,6 +8,7 @@ import { expectFastEnqueueFailure, instance, thrown } from '../support/afterward
 import { createTestDatabase, type TestDatabase } from '../support/pg.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'
 import { driverConformance } from './conformance.js'
+import { eventConformance } from './events.js'
 import { retentionSuite } from './retention.js'
 
 let db: TestDatabase
@@ -19,6 +20,9 @@ afterAll(() => db?.drop())
 const schema = (): string => uniqueQueueName('aw').replace('-', '_')
 
 driverConformance('bullmq on PostgreSQL', () =>
+  bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
+)
+eventConformance('bullmq on PostgreSQL', () =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
 )
 

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino'
 import type { ContextProviders } from './context.js'
-import type { Driver, EnqueueResult, JobInfo, JobRecord } from './driver.js'
+import type { Driver, EnqueueResult, JobInfo } from './driver.js'
+import type { AfterwardEventName, AfterwardListener } from './events.js'
 import type { JobOptions } from './options.js'
 import type { AnyTask, DeferArgs } from './task.js'
-import { DeferScope, type DeferScopeOptions, type ScopeHost } from './defer-scope.js'
-import { AfterwardEnqueueError, AfterwardError, AfterwardInputError, ErrorCode } from './errors.js'
-import { defaultLogger, jobBindings } from './logger.js'
-import { resolveOptions, type ResolvedJobOptions } from './options.js'
-import { DEFAULT_MAX_INPUT_BYTES, prepareInput } from './validate.js'
+import { DeferScope, type DeferScopeOptions } from './defer-scope.js'
+import { AfterwardError, ErrorCode } from './errors.js'
+import { defaultLogger } from './logger.js'
+import { Runtime } from './runtime.js'
+import { DEFAULT_MAX_INPUT_BYTES } from './validate.js'
 import { Worker, type WorkerOptions } from './worker.js'
 
 /** Options of `createAfterward`. */
@@ -38,8 +39,18 @@ export interface WaitOptions {
 export interface Afterward {
   /** Stores one job now, outside any request; resolves once it is stored. */
   enqueue<T extends AnyTask>(task: T, ...args: DeferArgs<T>): Promise<EnqueueResult>
-  /** A defer scope: buffer jobs, then `flush` (store all in one round trip) or `discard`. */
+  /** A defer scope: buffer jobs, then `flush` (enqueue all in one round trip) or `discard`. */
   scope(options?: DeferScopeOptions): DeferScope
+  /**
+   * Subscribes to a lifecycle event (`deferred`, `discarded`, `enqueued`, `enqueue-failed`,
+   * `started`, `retrying`, `completed`, `failed`, `handed-back`); returns the function that
+   * unsubscribes. Listeners run synchronously where the event happens; one that throws is
+   * logged and never breaks a job. An event nobody listens to costs nothing.
+   *
+   * @example
+   * afterward.on('failed', (e) => metrics.failed.inc({ task: e.task }))
+   */
+  on<E extends AfterwardEventName>(event: E, listener: AfterwardListener<E>): () => void
   /** A worker for this instance's tasks; call `start()` on it. */
   worker(options?: WorkerOptions): Worker
   readonly jobs: {
@@ -71,9 +82,6 @@ export interface Afterward {
  */
 export function createAfterward(options: AfterwardOptions): Afterward {
   const { tasks, driver } = checkOptions(options)
-  const log = options.logger ?? defaultLogger()
-  const enqueueTimeout = options.enqueueTimeout ?? 2_000
-  const maxInputBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES
   const registry = new Map<string, AnyTask>()
   for (const task of tasks) {
     const existing = registry.get(task.name)
@@ -82,172 +90,31 @@ export function createAfterward(options: AfterwardOptions): Afterward {
     }
     registry.set(task.name, task)
   }
-  const inflight = { count: 0, idle: undefined as (() => void) | undefined }
-  const workers = new Set<Worker>()
+  const runtime = new Runtime({
+    registry,
+    driver,
+    log: options.logger ?? defaultLogger(),
+    providers: options.context ?? {},
+    defaults: options.defaults,
+    enqueueTimeout: options.enqueueTimeout ?? 2_000,
+    maxInputBytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+  })
   let closing: Promise<void> | undefined
 
-  const prepare: ScopeHost['prepare'] = (task, input, levels, meta) => {
-    if (registry.get(task.name) !== task) {
-      throw new AfterwardInputError(
-        String(task.name),
-        'task',
-        `Unknown task '${String(task.name)}': add it to createAfterward({ tasks: [...] }) so that workers can run it.`,
-        { code: ErrorCode.UNKNOWN_TASK },
-      )
-    }
-    const value = prepareInput(task, input, maxInputBytes)
-    const [call, route] = levels
-    const resolved =
-      call === undefined && levels.length <= 2
-        ? resolveCached(task, route)
-        : resolveOptions([...levels, task, options.defaults])
-    // A literal rather than `{ ...meta, ... }`: V8 builds spread-then-extend objects slowly.
-    return {
-      id: meta.id,
-      requestId: meta.requestId,
-      trace: meta.trace,
-      task: task.name,
-      input: value,
-      createdAt: Date.now(),
-      options: resolved,
-    }
-  }
-
-  // Most defers pass no call-site options: their options depend only on the task and the route's
-  // options object, so they are resolved once per pair (frozen, since every job shares them).
-  const resolvedFor = new WeakMap<
-    AnyTask,
-    { none?: ResolvedJobOptions; byRoute: WeakMap<JobOptions, ResolvedJobOptions> }
-  >()
-  function resolveCached(task: AnyTask, route: JobOptions | undefined): ResolvedJobOptions {
-    let perTask = resolvedFor.get(task)
-    if (!perTask) resolvedFor.set(task, (perTask = { byRoute: new WeakMap() }))
-    const cached = route === undefined ? perTask.none : perTask.byRoute.get(route)
-    if (cached) return cached
-    const levels = [route, task, options.defaults]
-    const resolved = resolveOptions(levels)
-    // A Date delay is relative to now: never reuse it.
-    if (
-      levels.some((level) => level !== undefined && 'delay' in level && level.delay instanceof Date)
-    ) {
-      return resolved
-    }
-    Object.freeze(resolved.backoff)
-    Object.freeze(resolved)
-    if (route === undefined) perTask.none = resolved
-    else perTask.byRoute.set(route, resolved)
-    return resolved
-  }
-
-  // Requests and direct enqueues are refused once close() began.
-  const host: ScopeHost = {
-    prepare(task, input, levels, meta) {
-      if (closing) {
-        throw new AfterwardError(
-          ErrorCode.CLOSED,
-          `Cannot defer '${task.name}': Afterward is shutting down.`,
-          { retryable: false },
-        )
-      }
-      return prepare(task, input, levels, meta)
-    },
-    store: storeWithTimeout,
-  }
-
-  /**
-   * Stores the records, bounded by `enqueueTimeout`. One promise, one timer and a flag per
-   * call: this runs once per request, so it allocates as little as it can.
-   */
-  function storeWithTimeout(records: readonly JobRecord[]): Promise<EnqueueResult[]> {
-    inflight.count++
-    const gaveUp = { aborted: false }
-    return new Promise<EnqueueResult[]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        gaveUp.aborted = true
-        reject(
-          new AfterwardEnqueueError(
-            `The ${driver.name} broker did not confirm ${records.length} job(s) (${taskNames(records)}) within ${enqueueTimeout} ms. Check that it is reachable, or raise enqueueTimeout.`,
-          ),
-        )
-      }, enqueueTimeout)
-      driver.enqueue(records, gaveUp).then(
-        (results) => {
-          clearTimeout(timer)
-          if (log.isLevelEnabled('debug')) logStored(records, results)
-          resolve(results)
-        },
-        (err: unknown) => {
-          clearTimeout(timer)
-          reject(
-            err instanceof AfterwardEnqueueError
-              ? err
-              : new AfterwardEnqueueError(
-                  `The ${driver.name} broker refused ${records.length} job(s) (${taskNames(records)}): ${err instanceof Error ? err.message : String(err)}. Check that it is reachable; none of them was stored.`,
-                  { cause: err },
-                ),
-          )
-        },
-      )
-    }).then(
-      (results) => {
-        settled()
-        return results
-      },
-      (error: AfterwardEnqueueError) => {
-        settled()
-        log.error(
-          { err: error, requestId: records[0]?.requestId, tasks: taskNames(records) },
-          'enqueue failed',
-        )
-        throw error
-      },
-    )
-  }
-
-  function settled(): void {
-    if (--inflight.count === 0) inflight.idle?.()
-  }
-
-  // Per-job lines are debug: at info they would cost more than storing the job.
-  function logStored(records: readonly JobRecord[], results: EnqueueResult[]): void {
-    records.forEach((record, i) => {
-      const deduplicated = results[i]?.deduplicated === true
-      log.debug(
-        {
-          ...jobBindings(record),
-          queue: record.options.queue,
-          deduplicatedInto: deduplicated ? results[i]!.id : undefined,
-        },
-        deduplicated ? 'job deduplicated' : 'job enqueued',
-      )
-    })
-  }
-
-  const afterward: Afterward = {
+  return {
     async enqueue(task, ...args) {
-      const scope = new DeferScope(host)
+      const scope = new DeferScope(runtime)
       scope.defer(task, ...args)
       const [result] = await scope.flush()
       return result!
     },
-    scope: (scopeOptions) => new DeferScope(host, scopeOptions),
+    scope: (scopeOptions) => new DeferScope(runtime, scopeOptions),
     worker(workerOptions) {
-      const worker = new Worker(
-        {
-          registry,
-          driver,
-          log,
-          // Jobs that close() waits for may still defer follow-ups: their scopes skip the check.
-          host: { prepare, store: host.store },
-          providers: options.context ?? {},
-          defaultQueue: options.defaults?.queue ?? 'default',
-          onClosed: (w) => workers.delete(w),
-        },
-        workerOptions,
-      )
-      workers.add(worker)
+      const worker = new Worker(runtime, workerOptions)
+      runtime.workers.add(worker)
       return worker
     },
+    on: (event, listener) => runtime.events.on(event, listener),
     jobs: {
       get: (id) => driver.get(id),
       byRequest: (requestId) => driver.byRequest(requestId),
@@ -257,17 +124,17 @@ export function createAfterward(options: AfterwardOptions): Afterward {
     },
     tasks: registry,
     driver,
-    log,
+    log: runtime.log,
     close() {
+      runtime.closing = true
       closing ??= (async () => {
-        if (inflight.count > 0) await new Promise<void>((resolve) => (inflight.idle = resolve))
-        await Promise.all([...workers].map((w) => w.close()))
+        await runtime.idle()
+        await Promise.all([...runtime.workers].map((w) => w.close()))
         await driver.close()
       })()
       return closing
     },
   }
-  return afterward
 }
 
 function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; driver: Driver } {
@@ -297,12 +164,6 @@ function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; d
   return { tasks: options.tasks, driver: options.driver }
 }
 
-function taskNames(records: readonly JobRecord[]): string {
-  return [...new Set(records.map((r) => r.task))].join(', ')
-}
-
 function configError(message: string): AfterwardError {
-  return new AfterwardError(ErrorCode.CONFIG_INVALID, `createAfterward: ${message}.`, {
-    retryable: false,
-  })
+  return new AfterwardError(ErrorCode.CONFIG_INVALID, `createAfterward: ${message}.`)
 }

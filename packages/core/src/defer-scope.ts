@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import type { EnqueueResult, JobRecord } from './driver.js'
+import type { Logger } from 'pino'
+import type { EnqueueResult, JobRecord, Producer } from './driver.js'
 import type { JobOptions } from './options.js'
+import type { Runtime } from './runtime.js'
 import type { AnyTask, DeferArgs, DeferredJob } from './task.js'
 import { AfterwardError, ErrorCode } from './errors.js'
+import { jobBindings } from './logger.js'
+import { jobEvent } from './runtime.js'
 
 /** Options of one defer scope (one request, or one task attempt for `ctx.defer`). */
 export interface DeferScopeOptions {
@@ -12,25 +16,25 @@ export interface DeferScopeOptions {
   options?: JobOptions
   /** W3C trace context (`traceparent`, `tracestate`) carried to the jobs. */
   trace?: Record<string, string>
+  /**
+   * Where `flush` enqueues the jobs. @defaultValue the instance's driver. A producer that stands
+   * in front of the broker (a transactional outbox, say) plugs in here.
+   */
+  producer?: Producer
+  /**
+   * Logger of the scope's per-job lines (`job deferred`, `job discarded`, at debug).
+   * @defaultValue the instance's logger (the HTTP adapters pass the request's)
+   */
+  log?: Logger
 }
 
-/** What a scope needs from its instance; kept narrow so scopes stay easy to test and reason about. */
-export interface ScopeHost {
-  /** Validates and resolves one job; throws `AfterwardInputError` / `AfterwardError`. */
-  prepare(
-    task: AnyTask,
-    input: unknown,
-    levels: readonly (JobOptions | undefined)[],
-    meta: { id: string; requestId: string | undefined; trace: Record<string, string> | undefined },
-  ): JobRecord
-  /** Stores the records in one round trip, bounded by `enqueueTimeout`. */
-  store(records: readonly JobRecord[]): Promise<EnqueueResult[]>
-}
+/** Scope states: `open` until `flush` or `discard` is called. */
+export type DeferScopeState = 'open' | 'flushing' | 'flushed' | 'discarded'
 
 /**
- * The jobs deferred during one request (or one task attempt), held until `flush` stores them in
- * one round trip or `discard` drops them. The HTTP adapters create one per request; use it
- * directly to give any other unit of work the same rule.
+ * The jobs deferred during one request (or one task attempt), held until `flush` enqueues them
+ * in one round trip or `discard` drops them. The HTTP adapters create one per request; use it
+ * directly (`afterward.scope()`) to give any other unit of work the same rule.
  *
  * @example
  * const scope = afterward.scope({ requestId: 'req-1' })
@@ -40,14 +44,20 @@ export interface ScopeHost {
 export class DeferScope {
   readonly requestId: string | undefined
   #records: JobRecord[] = []
-  #state: 'open' | 'flushing' | 'flushed' | 'discarded' = 'open'
-  readonly #host: ScopeHost
+  #state: DeferScopeState = 'open'
+  readonly #runtime: Runtime
   readonly #options: DeferScopeOptions
+  readonly #guarded: boolean
   #trace: Record<string, string> | undefined
 
-  constructor(host: ScopeHost, options: DeferScopeOptions = {}) {
-    this.#host = host
+  /**
+   * @internal Made by `afterward.scope()`. `guarded` scopes refuse defers once the instance is
+   * closing; the follow-up scopes of jobs that `close()` waits for are not guarded.
+   */
+  constructor(runtime: Runtime, options: DeferScopeOptions = {}, guarded = true) {
+    this.#runtime = runtime
     this.#options = options
+    this.#guarded = guarded
     this.requestId = options.requestId
   }
 
@@ -57,24 +67,20 @@ export class DeferScope {
   }
 
   /** `open` until `flush` or `discard` is called. */
-  get state(): 'open' | 'flushing' | 'flushed' | 'discarded' {
+  get state(): DeferScopeState {
     return this.#state
   }
 
   /**
    * Checks and buffers a job; returns its id at once. Throws `AfterwardInputError` for bad
    * input (nothing is buffered then) and `AfterwardError` (`AFTERWARD_CLOSED`) once the scope
-   * has been flushed or discarded.
+   * has been flushed or discarded, or the instance is closing.
    */
   defer<T extends AnyTask>(task: T, ...[input, options]: DeferArgs<T>): DeferredJob {
-    if (this.#state !== 'open') {
-      throw new AfterwardError(
-        ErrorCode.CLOSED,
-        `Cannot defer '${task.name}': this scope was already ${this.#state === 'discarded' ? 'discarded' : 'flushed'} (the response is on its way). Defer before the handler returns, or use afterward.enqueue().`,
-        { retryable: false },
-      )
-    }
-    const record = this.#host.prepare(task, input, [options, this.#options.options], {
+    if (this.#state !== 'open') throw closedScopeError(task, this.#state)
+    const runtime = this.#runtime
+    if (this.#guarded) runtime.checkOpen(task)
+    const record = runtime.prepare(task, input, [options, this.#options.options], {
       id: randomUUID(),
       requestId: this.#options.requestId,
       // Shared by the scope's jobs and copied once: drivers keep the records they are given, so
@@ -82,16 +88,17 @@ export class DeferScope {
       trace: (this.#trace ??= this.#options.trace && { ...this.#options.trace }),
     })
     this.#records.push(record)
+    if (runtime.events.has('deferred')) runtime.events.emit('deferred', jobEvent(record, 0))
+    const log = this.#options.log ?? runtime.log
+    if (log.isLevelEnabled('debug')) log.debug(jobBindings(record), 'job deferred')
     return { id: record.id }
   }
 
-  /** Stores every buffered job in one round trip. Safe to call when empty, and only once. */
+  /** Enqueues every buffered job in one round trip. Safe to call when empty, and only once. */
   flush(): Promise<EnqueueResult[]> {
     if (this.#state !== 'open') {
       return Promise.reject(
-        new AfterwardError(ErrorCode.CLOSED, `This scope was already ${this.#state}.`, {
-          retryable: false,
-        }),
+        new AfterwardError(ErrorCode.CLOSED, `This scope was already ${this.#state}.`),
       )
     }
     const records = this.#records
@@ -104,16 +111,32 @@ export class DeferScope {
     const done = (): void => {
       this.#state = 'flushed'
     }
-    const stored = this.#host.store(records)
-    stored.then(done, done)
-    return stored
+    const enqueued = this.#runtime.enqueue(records, this.#options.producer, this.#options.log)
+    enqueued.then(done, done)
+    return enqueued
   }
 
-  /** Drops every buffered job (the request failed). Idempotent. */
+  /** Drops every buffered job (the request failed). Idempotent. Returns how many were dropped. */
   discard(): number {
-    const dropped = this.#records.length
+    const records = this.#records
     this.#records = []
     if (this.#state === 'open') this.#state = 'discarded'
-    return dropped
+    if (records.length === 0) return 0
+    const { events } = this.#runtime
+    const log = this.#options.log ?? this.#runtime.log
+    const logging = log.isLevelEnabled('debug')
+    for (const record of records) {
+      if (events.has('discarded')) events.emit('discarded', jobEvent(record, 0))
+      if (logging) log.debug(jobBindings(record), 'job discarded')
+    }
+    return records.length
   }
+}
+
+/** The refusal of a defer into a scope that is no longer open. */
+export function closedScopeError(task: AnyTask, state: DeferScopeState): AfterwardError {
+  return new AfterwardError(
+    ErrorCode.CLOSED,
+    `Cannot defer '${task.name}': this scope was already ${state === 'discarded' ? 'discarded' : 'flushed'} (the response is on its way). Defer before the handler returns, or use afterward.enqueue().`,
+  )
 }

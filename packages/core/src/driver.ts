@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { ResolvedJobOptions } from './options.js'
+import type { AttemptEnd } from './retry.js'
 
 /** Where a job is in its life. */
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed'
@@ -41,8 +42,24 @@ export interface JobRecord {
 
 /** A job handed to a consumer for one attempt. */
 export interface DeliveredJob extends JobRecord {
-  /** 1 for the first attempt. */
+  /** 1 for the first attempt; a run cut off by a crash or a shutdown does not count. */
   attempt: number
+  /** True when an earlier run of this attempt was cut off (crash, lost lock, shutdown). */
+  redelivered: boolean
+}
+
+/**
+ * How a durable driver finds the jobs of a worker that died: each running job holds a lock that
+ * its worker renews every `lockDuration / 2`; other workers look every `stalledInterval` for
+ * running jobs whose lock expired and put them back to run again.
+ */
+export interface StallOptions {
+  /** ms a job's lock lasts without renewal. */
+  lockDuration: number
+  /** ms between two checks for jobs whose lock expired. */
+  stalledInterval: number
+  /** Times a job may be found stalled before it fails for good instead of running again. */
+  maxStalledCount: number
 }
 
 /** For each record, in order: the id of the job that is now live for it. */
@@ -56,13 +73,16 @@ export interface EnqueueResult {
 export interface ConsumeOptions {
   queues: readonly string[]
   concurrency: number
+  /** Crash recovery settings; drivers without crashes to recover from (memory()) ignore them. */
+  stall: StallOptions
   log: Logger
   /**
-   * Runs one attempt. Resolving completes the job. Rejecting fails the attempt: the driver
-   * retries it after `backoffDelay(...)` while attempts remain and `error.retryable !== false`,
-   * puts it back untouched for a `RequeueJob` (worker shutdown), and otherwise fails it for good.
+   * Runs one attempt and says how it ended; never rejects. The driver carries the end out:
+   * `completed` completes the job, `retry` makes it wait `delay` ms and run again (the attempt
+   * counts), `failed` fails it for good, `requeue` puts it back untouched (worker shutdown).
+   * Retries are decided by the worker, once, for every driver (retry.ts).
    */
-  handle(job: DeliveredJob): Promise<void>
+  handle(job: DeliveredJob): Promise<AttemptEnd>
 }
 
 export interface Consumer {
@@ -84,8 +104,9 @@ export interface GiveUpSignal {
 }
 
 /**
- * Stores jobs: the side a request scope, `afterward.enqueue` and `ctx.defer` write to. Each
- * driver is one; another producer (a transactional outbox) may stand in front of a driver.
+ * Enqueues jobs: the side a request scope, `afterward.enqueue` and `ctx.defer` write to. Each
+ * driver is one, and anything that stands in front of a driver may be one too (a scope's
+ * `producer` option, a transactional outbox).
  *
  * @example
  * // A producer in front of a driver, counting what it stores.
@@ -250,8 +271,8 @@ export interface Driver extends Producer, Inspector, Delivery {
 }
 
 /**
- * Rejection reason of `handle` that puts the job back to be run again later without counting
- * the attempt (worker shutdown past its grace period).
+ * The reason an attempt is aborted with when the worker shuts down past its grace period: the
+ * attempt ends as `requeue`, and the job goes back to its queue without counting the attempt.
  */
 export class RequeueJob extends Error {
   constructor() {

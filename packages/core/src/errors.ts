@@ -36,6 +36,20 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
 /**
+ * The codes whose failures may pass if tried again: a broker or a context that was away, a task
+ * that was slow or threw. Every other code (bad input, bad options, an unknown task, a closed
+ * instance, `PermanentError`) fails the same way every time, so a job failing with it is not
+ * retried unless the error says otherwise.
+ */
+const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.ENQUEUE_FAILED,
+  ErrorCode.BROKER_UNAVAILABLE,
+  ErrorCode.TIMEOUT,
+  ErrorCode.TASK_FAILED,
+  ErrorCode.CONTEXT_FAILED,
+])
+
+/**
  * Base class of every error Afterward throws.
  *
  * @example
@@ -45,7 +59,11 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
  */
 export class AfterwardError extends Error {
   readonly code: ErrorCode
-  /** Whether a worker should retry a job that failed with this error. */
+  /**
+   * Whether a worker should retry a job that failed with this error.
+   * @defaultValue true for `ENQUEUE_FAILED`, `BROKER_UNAVAILABLE`, `TIMEOUT`, `TASK_FAILED` and
+   * `CONTEXT_FAILED`; false for every other code
+   */
   readonly retryable: boolean
 
   constructor(
@@ -56,7 +74,7 @@ export class AfterwardError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.code = code
-    this.retryable = options?.retryable ?? true
+    this.retryable = options?.retryable ?? RETRYABLE_CODES.has(code)
   }
 }
 
@@ -84,10 +102,7 @@ export class AfterwardInputError extends AfterwardError {
       cause?: unknown
     },
   ) {
-    super(options?.code ?? ErrorCode.INPUT_INVALID, message, {
-      cause: options?.cause,
-      retryable: false,
-    })
+    super(options?.code ?? ErrorCode.INPUT_INVALID, message, { cause: options?.cause })
     this.task = task
     this.path = path
   }
@@ -116,7 +131,7 @@ export class AfterwardEnqueueError extends AfterwardError {
  */
 export class PermanentError extends AfterwardError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.PERMANENT, message, { cause: options?.cause, retryable: false })
+    super(ErrorCode.PERMANENT, message, { cause: options?.cause })
   }
 }
 

@@ -1,6 +1,7 @@
 import type { DeliveredJob } from './driver.js'
+import type { Runtime } from './runtime.js'
 import type { AnyTask, DeferArgs, DeferredJob } from './task.js'
-import { DeferScope, type ScopeHost } from './defer-scope.js'
+import { DeferScope, closedScopeError } from './defer-scope.js'
 
 /**
  * The follow-up jobs of one attempt (`ctx.defer`). Their scope is made by the first defer: most
@@ -9,45 +10,35 @@ import { DeferScope, type ScopeHost } from './defer-scope.js'
  */
 export class FollowUps {
   #scope: DeferScope | undefined
-  readonly #host: ScopeHost
+  #settled: 'flushed' | 'discarded' | undefined
+  readonly #runtime: Runtime
   readonly #job: DeliveredJob
 
-  constructor(host: ScopeHost, job: DeliveredJob) {
-    this.#host = host
+  constructor(runtime: Runtime, job: DeliveredJob) {
+    this.#runtime = runtime
     this.#job = job
   }
 
   defer<T extends AnyTask>(task: T, ...args: DeferArgs<T>): DeferredJob {
-    this.#scope ??= new DeferScope(this.#host, {
-      requestId: this.#job.requestId,
-      trace: this.#job.trace,
-    })
+    if (this.#settled) throw closedScopeError(task, this.#settled)
+    // Not guarded: a job that close() waits for may still defer its follow-ups.
+    this.#scope ??= new DeferScope(
+      this.#runtime,
+      { requestId: this.#job.requestId, trace: this.#job.trace },
+      false,
+    )
     return this.#scope.defer(task, ...args)
   }
 
   /** Drops the buffered jobs (the attempt failed); returns how many. */
   discard(): number {
-    const scope = this.#scope
-    this.#scope = scope ?? DISCARDED
-    return scope?.discard() ?? 0
+    this.#settled ??= 'discarded'
+    return this.#scope?.discard() ?? 0
   }
 
-  /** Stores the buffered jobs in one round trip; `undefined` (nothing to wait for) if none. */
+  /** Enqueues the buffered jobs in one round trip; `undefined` (nothing to wait for) if none. */
   flush(): Promise<unknown> | undefined {
-    const scope = this.#scope
-    this.#scope = scope ?? FLUSHED
-    return scope?.flush()
+    this.#settled ??= 'flushed'
+    return this.#scope?.flush()
   }
 }
-
-// Closed scopes shared by the attempts that deferred nothing: their refusals are the same.
-const nowhere: ScopeHost = {
-  prepare: () => {
-    throw new Error('unreachable: a closed scope prepares nothing')
-  },
-  store: () => Promise.resolve([]),
-}
-const DISCARDED = new DeferScope(nowhere)
-DISCARDED.discard()
-const FLUSHED = new DeferScope(nowhere)
-void FLUSHED.flush()

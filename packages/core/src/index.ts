@@ -15,7 +15,9 @@ export type {
   TaskOptions,
 } from './task.js'
 export { DeferScope } from './defer-scope.js'
-export type { DeferScopeOptions } from './defer-scope.js'
+export type { DeferScopeOptions, DeferScopeState } from './defer-scope.js'
+export type { AfterwardEventName, AfterwardEvents, AfterwardListener, JobEvent } from './events.js'
+export type { AttemptEnd } from './retry.js'
 export type { JobOptions, RetryOptions, BackoffOptions, Priority } from './options.js'
 export { backoffDelay } from './options.js'
 export { Worker } from './worker.js'

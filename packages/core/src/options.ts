@@ -196,7 +196,5 @@ function checkMs(name: string, value: unknown): asserts value is number {
 }
 
 function invalid(message: string): never {
-  throw new AfterwardError(ErrorCode.OPTIONS_INVALID, `Invalid job option: ${message}.`, {
-    retryable: false,
-  })
+  throw new AfterwardError(ErrorCode.OPTIONS_INVALID, `Invalid job option: ${message}.`)
 }

@@ -3,7 +3,7 @@ import type { AcquireInfo, ContextProvider, TaskOutcome } from './context.js'
 import type { AttemptAbort } from './attempt-abort.js'
 import type { DeliveredJob } from './driver.js'
 import type { AnyTask, JobMeta, TaskContext } from './task.js'
-import type { ScopeHost } from './defer-scope.js'
+import type { Runtime } from './runtime.js'
 import { RequeueJob } from './driver.js'
 import { AfterwardError, ErrorCode, toError } from './errors.js'
 import { FollowUps } from './follow-ups.js'
@@ -16,8 +16,8 @@ export interface AttemptInput {
   job: DeliveredJob
   task: AnyTask
   providers: ProviderList
-  /** Stores `ctx.defer`'s jobs: flushed only after success and after contexts are released. */
-  scopeHost: ScopeHost
+  /** Enqueues `ctx.defer`'s jobs: flushed only after success and after contexts are released. */
+  runtime: Runtime
   /** The job's logger, made on first use (pino's `child()` costs more than a no-op job). */
   log: () => Logger
   /** Aborted by the worker when it gives up waiting at shutdown; by the attempt at its timeout. */
@@ -51,12 +51,13 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
     queue: job.options.queue,
     attempt: job.attempt,
     attempts: job.options.attempts,
+    redelivered: job.redelivered,
     requestId: job.requestId,
     key: job.options.key,
     createdAt: new Date(job.createdAt),
     trace: job.trace,
   }
-  const followUps = new FollowUps(input.scopeHost, job)
+  const followUps = new FollowUps(input.runtime, job)
   const acquired: { provider: ContextProvider<unknown>; name: string; value: unknown }[] = []
   let outcome: TaskOutcome
   try {
@@ -79,9 +80,7 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
           throw new AfterwardError(
             ErrorCode.CONTEXT_FAILED,
             `Context '${name}' failed to acquire: ${toError(err).message}`,
-            {
-              cause: err,
-            },
+            { cause: err },
           )
         }
       }

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino'
-import type { ContextProvider, ContextProviders, TaskOutcome } from './context.js'
-import type { ScopeHost } from './defer-scope.js'
-import type { Consumer, DeliveredJob, Driver } from './driver.js'
-import type { AnyTask } from './task.js'
+import type { ContextProvider, TaskOutcome } from './context.js'
+import type { Consumer, DeliveredJob, StallOptions } from './driver.js'
+import type { Runtime } from './runtime.js'
 import { AttemptAbort } from './attempt-abort.js'
 import { RequeueJob } from './driver.js'
 import { AfterwardError, ErrorCode, toError } from './errors.js'
 import { lazyJobLogger } from './logger.js'
+import { COMPLETED, REQUEUE, afterFailure, type AttemptEnd } from './retry.js'
 import { runAttempt, type ProviderList } from './run-attempt.js'
+import { jobEvent } from './runtime.js'
 
 /** Options of `afterward.worker()`. */
 export interface WorkerOptions {
@@ -17,16 +18,24 @@ export interface WorkerOptions {
   queues?: readonly string[]
   /** On `close()`, how long to wait for running jobs before aborting them and handing them back. @defaultValue 30_000 */
   gracePeriod?: number
-}
-
-export interface WorkerHost {
-  registry: ReadonlyMap<string, AnyTask>
-  driver: Driver
-  log: Logger
-  host: ScopeHost
-  providers: ContextProviders
-  defaultQueue: string
-  onClosed(worker: Worker): void
+  /**
+   * How long a running job's lock lasts (bullmq(); renewed every half of it). A worker that
+   * dies leaves its jobs locked this long, so a shorter lock recovers them sooner; but a job
+   * whose process is blocked (synchronous CPU work, a debugger) longer than this loses its lock
+   * and runs again elsewhere. @defaultValue 8_000
+   */
+  lockDuration?: number
+  /**
+   * How often this worker looks for running jobs whose lock expired and puts them back
+   * (bullmq()). With the default lock, a crashed worker's jobs run again within about
+   * `lockDuration + stalledInterval` (12 s). @defaultValue 4_000
+   */
+  stalledInterval?: number
+  /**
+   * Times a job may be found stalled (its worker died during it) before it fails for good
+   * instead of running again: a job that keeps crashing its worker stops there. @defaultValue 1
+   */
+  maxStalledCount?: number
 }
 
 /**
@@ -43,7 +52,8 @@ export class Worker {
   readonly concurrency: number
   readonly queues: readonly string[]
   readonly #gracePeriod: number
-  readonly #host: WorkerHost
+  readonly #stall: StallOptions
+  readonly #runtime: Runtime
   readonly #providers: ProviderList
   /** The attempts running now, aborted together if the grace period runs out at shutdown. */
   readonly #active = new Set<AttemptAbort>()
@@ -53,24 +63,28 @@ export class Worker {
   #starting: Promise<void> | undefined
   #setupDone: ContextProvider<unknown>[] = []
 
-  constructor(host: WorkerHost, options: WorkerOptions = {}) {
+  /** @internal Made by `afterward.worker()`. */
+  constructor(runtime: Runtime, options: WorkerOptions = {}) {
     const concurrency = options.concurrency ?? 10
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new AfterwardError(
         ErrorCode.CONFIG_INVALID,
         `worker: concurrency must be an integer >= 1 (got ${String(concurrency)}).`,
-        {
-          retryable: false,
-        },
       )
     }
-    this.#host = host
-    this.#providers = Object.entries(host.providers)
+    this.#runtime = runtime
+    this.#providers = Object.entries(runtime.providers)
     this.concurrency = concurrency
     this.#gracePeriod = options.gracePeriod ?? 30_000
-    const taskQueues = [...host.registry.values()].map((t) => t.queue ?? host.defaultQueue)
+    this.#stall = {
+      lockDuration: positiveMs('lockDuration', options.lockDuration ?? 8_000),
+      stalledInterval: positiveMs('stalledInterval', options.stalledInterval ?? 4_000),
+      maxStalledCount: count('maxStalledCount', options.maxStalledCount ?? 1),
+    }
+    const { defaultQueue } = runtime
+    const taskQueues = [...runtime.registry.values()].map((t) => t.queue ?? defaultQueue)
     this.queues = options.queues ?? [
-      ...new Set(taskQueues.length > 0 ? taskQueues : [host.defaultQueue]),
+      ...new Set(taskQueues.length > 0 ? taskQueues : [defaultQueue]),
     ]
   }
 
@@ -83,9 +97,10 @@ export class Worker {
   start(): Promise<void> {
     if (this.#state !== 'new') {
       return Promise.reject(
-        new AfterwardError(ErrorCode.CLOSED, 'worker.start() may be called once.', {
-          retryable: false,
-        }),
+        new AfterwardError(
+          ErrorCode.CONFIG_INVALID,
+          'worker.start() may be called once: make a new worker with afterward.worker().',
+        ),
       )
     }
     this.#state = 'starting'
@@ -94,7 +109,7 @@ export class Worker {
   }
 
   async #start(): Promise<void> {
-    const { log, providers, driver } = this.#host
+    const { log, providers, driver } = this.#runtime
     try {
       for (const [name, provider] of Object.entries(providers)) {
         try {
@@ -115,6 +130,7 @@ export class Worker {
       this.#consumer = driver.consume({
         queues: this.queues,
         concurrency: this.concurrency,
+        stall: this.#stall,
         log,
         handle: (job) => this.#handle(job),
       })
@@ -157,7 +173,7 @@ export class Worker {
       const first = await Promise.race([drained.then(() => 'drained' as const), graceOver])
       clearTimeout(timer)
       if (first === 'grace') {
-        this.#host.log.warn(
+        this.#runtime.log.warn(
           { active: this.#active.size },
           'grace period over: aborting running jobs and handing them back',
         )
@@ -167,8 +183,8 @@ export class Worker {
     }
     await this.#teardown()
     this.#state = 'closed'
-    this.#host.onClosed(this)
-    this.#host.log.info('worker closed')
+    this.#runtime.workers.delete(this)
+    this.#runtime.log.info('worker closed')
   }
 
   async #teardown(): Promise<void> {
@@ -176,30 +192,31 @@ export class Worker {
       try {
         await provider.teardown?.()
       } catch (err) {
-        this.#host.log.error({ err }, 'context teardown failed')
+        this.#runtime.log.error({ err }, 'context teardown failed')
       }
     }
     this.#setupDone = []
   }
 
-  async #handle(job: DeliveredJob): Promise<void> {
-    const { registry, log: rootLog, host } = this.#host
+  async #handle(job: DeliveredJob): Promise<AttemptEnd> {
+    const { registry, log: rootLog, events } = this.#runtime
     // Per-job lines are debug: the child logger is made only if a line is written or the task
     // reads ctx.log.
     const log = lazyJobLogger(rootLog, job)
     const task = registry.get(job.task)
+    const started = performance.now()
+    if (events.has('started')) {
+      events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - job.createdAt })
+    }
     if (!task) {
       const error = new AfterwardError(
         ErrorCode.UNKNOWN_TASK,
         `Unknown task '${job.task}': this worker has no task of that name. Register it in createAfterward({ tasks }) on the worker.`,
-        { retryable: false },
       )
-      log().error({ err: error }, 'job failed for good')
-      throw error
+      return this.#ended(job, afterFailure(error, job), started, log)
     }
     const abort = new AttemptAbort()
     this.#active.add(abort)
-    const started = performance.now()
     if (rootLog.isLevelEnabled('debug')) log().debug('job started')
     let outcome: TaskOutcome
     try {
@@ -207,30 +224,77 @@ export class Worker {
         job,
         task,
         providers: this.#providers,
-        scopeHost: host,
+        runtime: this.#runtime,
         log,
         abort,
       })
     } finally {
       this.#active.delete(abort)
     }
-    const ms = Math.round(performance.now() - started)
-    if (outcome.status === 'success') {
-      if (rootLog.isLevelEnabled('debug')) log().debug({ ms }, 'job completed')
-      return
-    }
-    if (outcome.status === 'shutdown') throw new RequeueJob()
+    if (outcome.status === 'success') return this.#ended(job, COMPLETED, started, log)
+    if (outcome.status === 'shutdown') return this.#ended(job, REQUEUE, started, log)
     const error =
       outcome.error ?? new AfterwardError(ErrorCode.TASK_FAILED, `Task '${job.task}' failed.`)
-    const retryable = !(error instanceof AfterwardError && !error.retryable)
-    if (retryable && job.attempt < job.options.attempts) {
-      log().warn(
-        { err: error, ms, attempts: job.options.attempts },
-        'job attempt failed; will retry',
-      )
-    } else {
-      log().error({ err: error, ms, attempts: job.options.attempts }, 'job failed for good')
-    }
-    throw error
+    return this.#ended(job, afterFailure(error, job), started, log)
   }
+
+  /** Logs and reports how an attempt ended, and hands the end to the driver. */
+  #ended(job: DeliveredJob, end: AttemptEnd, started: number, log: () => Logger): AttemptEnd {
+    const { events, log: rootLog } = this.#runtime
+    const durationMs = performance.now() - started
+    const ms = Math.round(durationMs)
+    const attempts = job.options.attempts
+    switch (end.type) {
+      case 'completed':
+        if (rootLog.isLevelEnabled('debug')) log().debug({ ms }, 'job completed')
+        if (events.has('completed')) {
+          events.emit('completed', { ...jobEvent(job, job.attempt), durationMs })
+        }
+        break
+      case 'retry':
+        log().warn({ err: end.error, ms, attempts }, 'job attempt failed; will retry')
+        if (events.has('retrying')) {
+          events.emit('retrying', {
+            ...jobEvent(job, job.attempt),
+            durationMs,
+            error: end.error,
+            delayMs: end.delay,
+          })
+        }
+        break
+      case 'failed':
+        log().error({ err: end.error, ms, attempts }, 'job failed for good')
+        if (events.has('failed')) {
+          events.emit('failed', { ...jobEvent(job, job.attempt), durationMs, error: end.error })
+        }
+        break
+      case 'requeue':
+        log().info({ ms }, 'job handed back to its queue (worker shut down)')
+        if (events.has('handed-back')) {
+          events.emit('handed-back', { ...jobEvent(job, job.attempt), durationMs })
+        }
+        break
+    }
+    return end
+  }
+}
+
+function positiveMs(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 1) {
+    throw new AfterwardError(
+      ErrorCode.CONFIG_INVALID,
+      `worker: ${name} must be a positive number of ms (got ${String(value)}).`,
+    )
+  }
+  return value
+}
+
+function count(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new AfterwardError(
+      ErrorCode.CONFIG_INVALID,
+      `worker: ${name} must be an integer >= 0 (got ${String(value)}).`,
+    )
+  }
+  return value
 }

@@ -71,7 +71,6 @@ export function resolveOptions(options: PrismaContextOptions): ResolvedOptions {
     throw new AfterwardError(
       ErrorCode.CONFIG_INVALID,
       `prismaContext: poolSize must be an integer >= 1 (got ${String(poolSize)}).`,
-      { retryable: false },
     )
   }
   for (const name of ['maxWait', 'timeout'] as const) {
@@ -80,7 +79,6 @@ export function resolveOptions(options: PrismaContextOptions): ResolvedOptions {
       throw new AfterwardError(
         ErrorCode.CONFIG_INVALID,
         `prismaContext: transactionOptions.${name} must be a number of ms > 0 (got ${String(value)}).`,
-        { retryable: false },
       )
     }
   }

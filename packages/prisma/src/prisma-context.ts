@@ -52,7 +52,6 @@ export function prismaContext<C extends PrismaClientLike>(
     throw new AfterwardError(
       ErrorCode.CONFIG_INVALID,
       'prismaContext: pass a PrismaClient, or a factory ({ poolSize }) => new PrismaClient(...).',
-      { retryable: false },
     )
   }
   const resolved = resolveOptions(options)

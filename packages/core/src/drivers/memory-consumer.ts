@@ -1,10 +1,9 @@
 // The memory driver's consumer: takes waiting jobs by priority, up to its concurrency per queue,
-// runs each attempt and hands the outcome back to the driver's queues (memory.ts).
+// runs each attempt and carries out how the worker says it ended, on the driver's queues
+// (memory.ts).
 import type { ConsumeOptions, Consumer, DeliveredJob } from '../driver.js'
-import { RequeueJob } from '../driver.js'
-import { AfterwardError, toError } from '../errors.js'
 import { copyJson } from '../json.js'
-import { PRIORITY_RANK, backoffDelay } from '../options.js'
+import { PRIORITY_RANK } from '../options.js'
 import { errorInfo } from './error-info.js'
 import type { Entry } from './memory-entry.js'
 import type { PriorityLanes } from './memory-lanes.js'
@@ -95,6 +94,7 @@ export class MemoryConsumer implements Consumer {
   async #attempt(entry: Entry): Promise<void> {
     entry.state = 'active'
     entry.attemptsMade++
+    entry.deliveries++
     entry.startedAt = Date.now()
     // A private copy of the input per attempt: what a task does to it is not stored, as with
     // BullMQ, which reads the job afresh for every attempt.
@@ -108,23 +108,22 @@ export class MemoryConsumer implements Consumer {
       options: record.options,
       trace: record.trace,
       attempt: entry.attemptsMade,
+      redelivered: entry.deliveries > entry.attemptsMade,
     }
-    try {
-      await this.options.handle(delivered)
-      this.#queues.finish(entry, 'completed')
-    } catch (thrown) {
-      if (thrown instanceof RequeueJob) {
+    const end = await this.options.handle(delivered)
+    switch (end.type) {
+      case 'completed':
+        return this.#queues.finish(entry, 'completed')
+      case 'requeue':
         entry.attemptsMade--
         return this.#queues.makeWaiting(entry)
-      }
-      const error = toError(thrown)
-      entry.lastError = errorInfo(error)
-      const retryable = !(error instanceof AfterwardError && !error.retryable)
-      if (retryable && entry.attemptsMade < entry.record.options.attempts) {
-        this.#queues.schedule(entry, backoffDelay(entry.record.options.backoff, entry.attemptsMade))
-      } else {
-        this.#queues.finish(entry, 'failed')
-      }
+      case 'retry':
+        entry.lastError = errorInfo(end.error)
+        this.#queues.schedule(entry, end.delay)
+        return
+      case 'failed':
+        entry.lastError = errorInfo(end.error)
+        return this.#queues.finish(entry, 'failed')
     }
   }
 

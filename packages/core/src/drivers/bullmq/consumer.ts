@@ -2,8 +2,6 @@ import type { Job, Worker as BullWorker, WorkerOptions } from 'bullmq'
 import type { ConsumeOptions, Consumer } from '../../driver.js'
 import type { StoredData } from './job-data.js'
 import type { BullBinding } from './store.js'
-import { RequeueJob } from '../../driver.js'
-import { AfterwardError, toError } from '../../errors.js'
 import { BUILTIN_DEFAULTS, backoffDelay } from '../../options.js'
 import { type BullJobLike, failureMessage, toDelivered } from './job-data.js'
 
@@ -31,7 +29,8 @@ export class BullmqConsumer implements Consumer {
 
   async start(): Promise<void> {
     const { Worker, UnrecoverableError, WaitingError } = await import('bullmq')
-    const { queues, concurrency, prefix, handle, log, keepCompleted, keepFailed } = this.#options
+    const { queues, concurrency, prefix, handle, log, keepCompleted, keepFailed, stall } =
+      this.#options
     const binding = (this.#binding = await this.#options.connect())
     // Loosely typed at the one place where the binding meets BullMQ's overloads.
     const BackendWorker = Worker as unknown as new (
@@ -42,33 +41,25 @@ export class BullmqConsumer implements Consumer {
         unknown,
       ]
     ) => BullWorker<StoredData>
-    // Not async: a job that succeeds costs one promise here, not two.
-    const processor = (job: Job<StoredData>, token?: string): Promise<void> => {
-      try {
-        return handle(toDelivered(job as unknown as BullJobLike)).catch((thrown: unknown) =>
-          failed(job, token, thrown),
-        )
-      } catch (thrown) {
-        return failed(job, token, thrown)
-      }
-    }
-    const failed = async (
-      job: Job<StoredData>,
-      token: string | undefined,
-      thrown: unknown,
-    ): Promise<never> => {
-      if (thrown instanceof RequeueJob) {
-        // Shutdown: hand the job back without spending an attempt.
-        await job.moveToWait(token)
-        throw new WaitingError()
-      }
-      const error = toError(thrown)
-      const message = failureMessage(error)
-      if (error instanceof AfterwardError && !error.retryable) throw new UnrecoverableError(message)
-      const stored = new Error(message)
-      stored.stack = error.stack
-      throw stored
-    }
+    // Not async: a job that succeeds costs one promise here, not two. BullMQ learns how the
+    // attempt ended from how this settles: a retry is a plain error (its delay read back by
+    // the backoff strategy), a failure for good an UnrecoverableError.
+    const processor = (job: Job<StoredData>, token?: string): Promise<void> =>
+      handle(toDelivered(job as unknown as BullJobLike)).then((end) => {
+        switch (end.type) {
+          case 'completed':
+            return
+          case 'requeue':
+            // Shutdown: hand the job back without spending an attempt.
+            return job.moveToWait(token).then(() => {
+              throw new WaitingError()
+            })
+          case 'retry':
+            throw new RetryLater(end.error, end.delay)
+          case 'failed':
+            throw new UnrecoverableError(failureMessage(end.error))
+        }
+      })
     let lastLogged = 0
     for (const name of queues) {
       const worker = new BackendWorker(
@@ -78,11 +69,17 @@ export class BullmqConsumer implements Consumer {
           connection: binding.connection,
           ...(prefix === undefined ? {} : { prefix }),
           concurrency,
+          lockDuration: stall.lockDuration,
+          stalledInterval: stall.stalledInterval,
+          maxStalledCount: stall.maxStalledCount,
           removeOnComplete: keepCompleted,
           removeOnFail: keepFailed,
           autorun: false,
           settings: {
-            backoffStrategy: (attemptsMade, _type, _err, job) => {
+            // The worker decided the delay (retry.ts); an error from elsewhere (a stalled job
+            // BullMQ retries itself) falls back to the job's own backoff.
+            backoffStrategy: (attemptsMade, _type, err, job) => {
+              if (err instanceof RetryLater) return err.delay
               const backoff = (job?.data as StoredData | undefined)?.options?.backoff
               return backoffDelay(backoff ?? BUILTIN_DEFAULTS.backoff, attemptsMade)
             },
@@ -113,5 +110,16 @@ export class BullmqConsumer implements Consumer {
       this.#options.onClosed()
     })()
     return this.#closing
+  }
+}
+
+/** A failed attempt to run again after `delay` ms; BullMQ stores its message as the failure. */
+class RetryLater extends Error {
+  constructor(
+    error: Error,
+    readonly delay: number,
+  ) {
+    super(failureMessage(error))
+    this.stack = error.stack
   }
 }
