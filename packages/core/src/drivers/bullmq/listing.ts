@@ -1,6 +1,6 @@
 // `list` and `counts` of the bullmq() driver, on BullMQ's public getters only, so that they work
 // the same on Redis and on PostgreSQL.
-import type { Queue } from 'bullmq'
+import type { JobType, Queue } from 'bullmq'
 import type {
   JobCountsQuery,
   JobInfo,
@@ -9,11 +9,17 @@ import type {
   JobState,
   QueueJobCounts,
 } from '../../driver.js'
-import { NewestFirst, countsQueue, listFilter, type ListFilter } from '../../job-list.js'
+import {
+  NewestFirst,
+  countsQueue,
+  listFilter,
+  zeroCounts,
+  type ListFilter,
+} from '../../job-list.js'
 import { type BullJobLike, toInfo } from './job-data.js'
 
 /** BullMQ's states behind each of Afterward's, in the order a job moves through them. */
-const BULL_STATES: readonly (readonly [string, JobState])[] = [
+const BULL_STATES: readonly (readonly [JobType, JobState])[] = [
   ['delayed', 'delayed'],
   ['waiting', 'waiting'],
   ['prioritized', 'waiting'],
@@ -33,8 +39,8 @@ type Kept = { createdAt: number; id: string; info: JobInfo }
 /**
  * One page of the jobs of `names`, newest first. BullMQ keeps no index by creation time or by
  * task, so each selected state of each queue is read in chunks. Finished jobs are read newest
- * finish first and the read stops once every job left finished before the page's oldest job was
- * created; the other states are read whole.
+ * finish first, and the read stops once every job left finished (give or take clock skew) before
+ * the page's oldest job was created; the other states are read whole.
  */
 export async function listJobs(
   queue: (name: string) => Promise<Queue>,
@@ -45,8 +51,8 @@ export async function listJobs(
   const newest = new NewestFirst<Kept>(filter)
   for (const name of filter.queue === undefined ? await names() : [filter.queue]) {
     const q = await queue(name)
-    // Read in the order jobs move, so that a job moving while it is read is read twice (the
-    // later copy wins) rather than missed.
+    // Read in the order jobs move, so that a job moving on while it is read is read twice (the
+    // later copy wins) rather than missed. Only a retry moves back (active to delayed).
     for (const [bullState, state] of BULL_STATES) {
       if (filter.states.has(state)) await scan(q, bullState, filter, newest)
     }
@@ -56,14 +62,14 @@ export async function listJobs(
 
 async function scan(
   q: Queue,
-  bullState: string,
+  bullState: JobType,
   filter: ListFilter,
   newest: NewestFirst<Kept>,
 ): Promise<void> {
   const byFinish = bullState === 'completed' || bullState === 'failed'
   for (let start = 0; ; start += CHUNK) {
     // Newest first; for finished jobs that is by finish time.
-    const ids = await q.getRanges([bullState as 'waiting'], start, start + CHUNK - 1, false)
+    const ids = await q.getRanges([bullState], start, start + CHUNK - 1, false)
     const jobs = (await Promise.all(ids.map((id) => q.getJob(id)))) as (BullJobLike | undefined)[]
     let earliestFinish = Infinity
     for (const job of jobs) {
@@ -93,8 +99,8 @@ export async function countJobs(
     queues.map(async (name) => {
       const raw = await (
         await queue(name)
-      ).getJobCounts(...(BULL_STATES.map(([bullState]) => bullState) as 'waiting'[]))
-      const counts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0 }
+      ).getJobCounts(...BULL_STATES.map(([bullState]) => bullState))
+      const counts = zeroCounts()
       for (const [bullState, state] of BULL_STATES) counts[state] += raw[bullState] ?? 0
       return { queue: name, counts }
     }),
