@@ -2,7 +2,13 @@
 // These tests use private Redis servers; the shared one is never stopped.
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { pino } from 'pino'
-import { AfterwardEnqueueError, AfterwardError, bullmq, defineTask } from '@afterward/core'
+import {
+  AfterwardEnqueueError,
+  AfterwardError,
+  ErrorCode,
+  bullmq,
+  defineTask,
+} from '@afterward/core'
 import { deferred, expectFastEnqueueFailure, instance } from '../support/afterward.js'
 import { freePort, startRedisServer } from '../support/redis.js'
 
@@ -30,6 +36,25 @@ describe('bullmq driver when Redis is not there', () => {
       enqueueTimeout: 500,
     })
     await expectFastEnqueueFailure(() => afterward.enqueue(ping, 1), /Check that it is reachable/)
+  })
+
+  it('jobs.list and jobs.counts reject with AFTERWARD_BROKER_UNAVAILABLE', async () => {
+    const port = await freePort()
+    const afterward = instance({
+      tasks: [ping],
+      driver: bullmq({ connection: `redis://127.0.0.1:${port}` }),
+    })
+    const unavailable = {
+      code: ErrorCode.BROKER_UNAVAILABLE,
+      message: expect.stringMatching(/Redis/),
+    }
+    // Together: a read waits a few seconds for Redis to come back, and they share that wait.
+    await Promise.all([
+      expect(afterward.jobs.list()).rejects.toMatchObject(unavailable),
+      expect(afterward.jobs.list({ queue: 'default' })).rejects.toMatchObject(unavailable),
+      expect(afterward.jobs.counts()).rejects.toMatchObject(unavailable),
+      expect(afterward.jobs.counts({ queue: 'default' })).rejects.toMatchObject(unavailable),
+    ])
   })
 
   it('fails fast while Redis is down and stores jobs again once it is back', async () => {

@@ -58,6 +58,10 @@ export interface Afterward {
     byRequest(requestId: string): Promise<JobInfo[]>
     /** Resolves once the job completed or failed for good. */
     wait(id: string, options?: WaitOptions): Promise<JobInfo>
+    /** One page of jobs, newest first: `list({ state: 'failed', limit: 20 })`. */
+    list: Driver['list']
+    /** Per queue, how many jobs are in each state: `counts({ queue: 'emails' })`. */
+    counts: Driver['counts']
   }
   readonly tasks: ReadonlyMap<string, AnyTask>
   readonly driver: Driver
@@ -115,6 +119,8 @@ export function createAfterward(options: AfterwardOptions): Afterward {
       get: (id) => driver.get(id),
       byRequest: (requestId) => driver.byRequest(requestId),
       wait: (id, waitOptions) => driver.waitFor(id, waitOptions?.timeout ?? 30_000),
+      list: (query) => driver.list(query),
+      counts: (query) => driver.counts(query),
     },
     tasks: registry,
     driver,

@@ -34,12 +34,23 @@ export type {
   Consumer,
   ConsumeOptions,
   DeliveredJob,
+  Delivery,
   Driver,
   EnqueueResult,
+  GiveUpSignal,
+  Inspector,
+  JobCounts,
+  JobCountsQuery,
   JobInfo,
+  JobListPage,
+  JobListQuery,
   JobRecord,
   JobState,
   Producer,
+  QueueJobCounts,
+  ScheduleInfo,
+  ScheduleRecord,
+  Scheduler,
 } from './driver.js'
 export { RequeueJob } from './driver.js'
 export {

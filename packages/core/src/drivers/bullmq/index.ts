@@ -5,6 +5,7 @@ import type { BullBinding } from './store.js'
 import { AfterwardError, ErrorCode } from '../../errors.js'
 import { checkQueueName } from '../../options.js'
 import { BullmqConsumer } from './consumer.js'
+import { countJobs, listJobs } from './listing.js'
 import { type BullJobLike, toBullJob, toInfo } from './job-data.js'
 import { DAY, storeFor, type BullmqDriverOptions } from './driver-options.js'
 import { waitFinished } from './wait-finished.js'
@@ -194,6 +195,10 @@ export function bullmq(options: BullmqDriverOptions): Driver {
         .filter((j): j is JobInfo => j !== undefined)
         .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
     },
+
+    list: (query) => listJobs(queue, () => store.queues(), query),
+
+    counts: (query) => countJobs(queue, () => store.queues(), query),
 
     async waitFor(id, timeoutMs) {
       const first = await driver.get(id)
