@@ -3,7 +3,12 @@
 import type { Attributes } from '@opentelemetry/api'
 import type { AttemptEnd, DeliveredJob, EnqueueResult, JobRecord } from '@afterward/core'
 
-/** Attribute names set on Afterward's spans and events. */
+/**
+ * Attribute names set on Afterward's spans and on the `afterward.defer` event.
+ *
+ * @example
+ * const failed = spans.filter((s) => s.attributes[Attr.OUTCOME] === 'failed')
+ */
 export const Attr = {
   SYSTEM: 'messaging.system',
   OPERATION_TYPE: 'messaging.operation.type',
