@@ -11,7 +11,14 @@ import {
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api'
-import type { AttemptEnd, DeliveredJob, Instrumentation, TraceCarrier } from '@afterward/core'
+import {
+  AfterwardError,
+  ErrorCode,
+  type AttemptEnd,
+  type DeliveredJob,
+  type Instrumentation,
+  type TraceCarrier,
+} from '@afterward/core'
 import {
   Attr,
   commonQueue,
@@ -52,6 +59,7 @@ export interface OtelInstrumentationOptions {
  * })
  */
 export function otelInstrumentation(options: OtelInstrumentationOptions = {}): Instrumentation {
+  checkOptions(options)
   const tracer: Tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(
     '@afterward/otel',
   )
@@ -148,4 +156,24 @@ function endWithError(span: Span, err: unknown): void {
   span.setAttribute(Attr.ERROR_TYPE, errorType(error))
   span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
   span.end()
+}
+
+function checkOptions(options: OtelInstrumentationOptions): void {
+  const invalid = (message: string): AfterwardError =>
+    new AfterwardError(ErrorCode.CONFIG_INVALID, `otelInstrumentation: ${message}.`)
+  if (typeof options !== 'object' || options === null) {
+    throw invalid('pass an options object, or nothing: otelInstrumentation({ newTrace: true })')
+  }
+  const { tracerProvider, system, newTrace } = options
+  if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') {
+    throw invalid(
+      'tracerProvider must be an OpenTelemetry TracerProvider (with getTracer); leave it out to use the global one',
+    )
+  }
+  if (system !== undefined && (typeof system !== 'string' || system.length === 0)) {
+    throw invalid(`system must be a non-empty string (got ${JSON.stringify(system)})`)
+  }
+  if (newTrace !== undefined && typeof newTrace !== 'boolean') {
+    throw invalid(`newTrace must be true or false (got ${JSON.stringify(newTrace)})`)
+  }
 }

@@ -3,9 +3,9 @@
 // enqueues, follow-up jobs and the new-trace option.
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { describe, expect, it } from 'vitest'
-import { PermanentError, defineTask, memory, type Afterward } from '@afterward/core'
+import { ErrorCode, PermanentError, defineTask, memory, type Afterward } from '@afterward/core'
 import { otelInstrumentation, type OtelInstrumentationOptions } from '@afterward/otel'
-import { instance } from '../../../test/support/afterward.js'
+import { instance, thrown } from '../../../test/support/afterward.js'
 import { one, startTracing, type SpanJson } from './support/tracing.js'
 
 const tracing = startTracing()
@@ -239,6 +239,20 @@ describe('otelInstrumentation on memory()', () => {
     await drain()
     for (const name of ['send mails', 'process mails']) {
       expect(one(spans(), name).attributes['messaging.system']).toBe('redis')
+    }
+  })
+
+  it('refuses bad options up front, saying what to pass', () => {
+    const cases: [unknown, RegExp][] = [
+      [null, /pass an options object/],
+      [{ tracerProvider: {} }, /tracerProvider must be an OpenTelemetry TracerProvider/],
+      [{ system: '' }, /system must be a non-empty string \(got ""\)/],
+      [{ newTrace: 'yes' }, /newTrace must be true or false \(got "yes"\)/],
+    ]
+    for (const [options, message] of cases) {
+      const error = thrown(() => otelInstrumentation(options as OtelInstrumentationOptions))
+      expect(error).toMatchObject({ code: ErrorCode.CONFIG_INVALID })
+      expect((error as Error).message).toMatch(message)
     }
   })
 })
