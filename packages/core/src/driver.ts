@@ -42,8 +42,24 @@ export interface JobRecord {
 
 /** A job handed to a consumer for one attempt. */
 export interface DeliveredJob extends JobRecord {
-  /** 1 for the first attempt. */
+  /** 1 for the first attempt; a run cut off by a crash or a shutdown does not count. */
   attempt: number
+  /** True when an earlier run of this attempt was cut off (crash, lost lock, shutdown). */
+  redelivered: boolean
+}
+
+/**
+ * How a durable driver finds the jobs of a worker that died: each running job holds a lock that
+ * its worker renews every `lockDuration / 2`; other workers look every `stalledInterval` for
+ * running jobs whose lock expired and put them back to run again.
+ */
+export interface StallOptions {
+  /** ms a job's lock lasts without renewal. */
+  lockDuration: number
+  /** ms between two checks for jobs whose lock expired. */
+  stalledInterval: number
+  /** Times a job may be found stalled before it fails for good instead of running again. */
+  maxStalledCount: number
 }
 
 /** For each record, in order: the id of the job that is now live for it. */
@@ -57,6 +73,8 @@ export interface EnqueueResult {
 export interface ConsumeOptions {
   queues: readonly string[]
   concurrency: number
+  /** Crash recovery settings; drivers without crashes to recover from (memory()) ignore them. */
+  stall: StallOptions
   log: Logger
   /**
    * Runs one attempt and says how it ended; never rejects. The driver carries the end out:

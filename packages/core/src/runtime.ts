@@ -117,6 +117,7 @@ export class Runtime {
   enqueue(
     records: readonly JobRecord[],
     producer: Producer = this.driver,
+    log: Logger = this.log,
   ): Promise<EnqueueResult[]> {
     const wrap = this.instrumentation?.enqueue
     if (wrap === undefined) return this.#send(records, producer)
@@ -160,12 +161,12 @@ export class Runtime {
     }).then(
       (results) => {
         this.#settled()
-        this.#enqueued(records, results, started)
+        this.#enqueued(records, results, started, log)
         return results
       },
       (error: AfterwardEnqueueError) => {
         this.#settled()
-        this.log.error(
+        log.error(
           { err: error, requestId: records[0]?.requestId, tasks: taskNames(records) },
           'enqueue failed',
         )
@@ -191,15 +192,20 @@ export class Runtime {
   }
 
   // Per-job lines are debug: at info they would cost more than storing the job.
-  #enqueued(records: readonly JobRecord[], results: EnqueueResult[], started: number): void {
-    const logging = this.log.isLevelEnabled('debug')
+  #enqueued(
+    records: readonly JobRecord[],
+    results: EnqueueResult[],
+    started: number,
+    log: Logger,
+  ): void {
+    const logging = log.isLevelEnabled('debug')
     const emitting = this.events.has('enqueued')
     if (!logging && !emitting) return
     const durationMs = performance.now() - started
     records.forEach((record, i) => {
       const deduplicatedInto = results[i]?.deduplicated === true ? results[i]!.id : undefined
       if (logging) {
-        this.log.debug(
+        log.debug(
           { ...jobBindings(record), queue: record.options.queue, deduplicatedInto },
           deduplicatedInto ? 'job deduplicated' : 'job enqueued',
         )

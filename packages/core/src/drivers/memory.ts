@@ -132,6 +132,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
           state: 'waiting',
           seq: seq++,
           attemptsMade: 0,
+          deliveries: 0,
           lastError: undefined,
           startedAt: undefined,
           finishedAt: undefined,

@@ -29,7 +29,8 @@ export class BullmqConsumer implements Consumer {
 
   async start(): Promise<void> {
     const { Worker, UnrecoverableError, WaitingError } = await import('bullmq')
-    const { queues, concurrency, prefix, handle, log, keepCompleted, keepFailed } = this.#options
+    const { queues, concurrency, prefix, handle, log, keepCompleted, keepFailed, stall } =
+      this.#options
     const binding = (this.#binding = await this.#options.connect())
     // Loosely typed at the one place where the binding meets BullMQ's overloads.
     const BackendWorker = Worker as unknown as new (
@@ -68,6 +69,9 @@ export class BullmqConsumer implements Consumer {
           connection: binding.connection,
           ...(prefix === undefined ? {} : { prefix }),
           concurrency,
+          lockDuration: stall.lockDuration,
+          stalledInterval: stall.stalledInterval,
+          maxStalledCount: stall.maxStalledCount,
           removeOnComplete: keepCompleted,
           removeOnFail: keepFailed,
           autorun: false,
