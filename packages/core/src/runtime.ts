@@ -120,13 +120,13 @@ export class Runtime {
     log: Logger = this.log,
   ): Promise<EnqueueResult[]> {
     const wrap = this.instrumentation?.enqueue
-    if (wrap === undefined) return this.#send(records, producer)
-    return wrap(records, () => this.#send(records, producer))
+    if (wrap === undefined) return this.#send(records, producer, log)
+    return wrap(records, () => this.#send(records, producer, log))
   }
 
   // One promise, one timer and a flag per call: this runs once per request, so it allocates as
   // little as it can.
-  #send(records: readonly JobRecord[], producer: Producer): Promise<EnqueueResult[]> {
+  #send(records: readonly JobRecord[], producer: Producer, log: Logger): Promise<EnqueueResult[]> {
     this.#inflight++
     const started = performance.now()
     const gaveUp = { aborted: false }
