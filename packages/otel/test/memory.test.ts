@@ -138,15 +138,18 @@ describe('otelInstrumentation on memory()', () => {
 
   it('records a retried attempt and a failed job with status ERROR and the exception', async () => {
     const { afterward, drain, spans } = setUp()
+    const ids: string[] = []
     await inRequest(afterward, (scope) => {
-      scope.defer(flaky, null)
-      scope.defer(doomed, null)
+      ids.push(scope.defer(flaky, null).id, scope.defer(doomed, null).id)
     })
     await drain()
 
     const all = spans()
     const send = one(all, 'send default')
-    expect(send.attributes).toMatchObject({ 'messaging.batch.message_count': 2 })
+    expect(send.attributes).toMatchObject({
+      'messaging.batch.message_count': 2,
+      'afterward.job_ids': ids,
+    })
     expect(send.attributes).not.toHaveProperty('messaging.message.id')
     const processes = all.filter((s) => s.name === 'process default')
     const byTask = (task: string) =>
@@ -231,6 +234,16 @@ describe('otelInstrumentation on memory()', () => {
     expect(process.parentSpanId).toBeUndefined()
     expect(process.links).toEqual([{ traceId: send.traceId, spanId: send.spanId }])
     expect(one(all, 'smtp').parentSpanId).toBe(process.spanId)
+  })
+
+  it('counts on the send span the jobs a live job with the same key deduplicated', async () => {
+    const { afterward, spans } = setUp()
+    await afterward.enqueue(sendEmail, { to: 'ada@example.com' }, { key: 'ada' })
+    const again = await afterward.enqueue(sendEmail, { to: 'ada@example.com' }, { key: 'ada' })
+    expect(again.deduplicated).toBe(true)
+    const [first, second] = spans().filter((s) => s.name === 'send mails')
+    expect(first!.attributes).not.toHaveProperty('afterward.deduplicated')
+    expect(second!.attributes['afterward.deduplicated']).toBe(1)
   })
 
   it('names the messaging system as told', async () => {
