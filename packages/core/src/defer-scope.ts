@@ -87,6 +87,7 @@ export class DeferScope {
       // later changes to the caller's object must not reach them.
       trace: (this.#trace ??= this.#options.trace && { ...this.#options.trace }),
     })
+    runtime.instrumentation?.defer?.(record)
     this.#records.push(record)
     if (runtime.events.has('deferred')) runtime.events.emit('deferred', jobEvent(record, 0))
     const log = this.#options.log ?? runtime.log

@@ -127,12 +127,16 @@ export class Worker {
           )
         }
       }
+      const wrap = this.#runtime.instrumentation?.attempt
       this.#consumer = driver.consume({
         queues: this.queues,
         concurrency: this.concurrency,
         stall: this.#stall,
         log,
-        handle: (job) => this.#handle(job),
+        handle:
+          wrap === undefined
+            ? (job) => this.#handle(job)
+            : (job) => wrap(job, () => this.#handle(job)),
       })
       await this.#consumer.start()
     } catch (err) {
