@@ -46,7 +46,7 @@ export default defineConfig(
   },
   {
     // Adapters use the core's public API only (see STYLE.md, "thin adapters").
-    files: ['packages/{fastify,express,prisma,otel}/src/**/*.ts'],
+    files: ['packages/{fastify,express,prisma,otel,dashboard}/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -62,7 +62,13 @@ export default defineConfig(
     },
   },
   {
-    files: ['**/*.test.ts', '**/*.test-d.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: [
+      '**/*.test.ts',
+      '**/*.test-d.ts',
+      'test/**/*.ts',
+      'packages/*/test/**/*.ts',
+      'bench/**/*.ts',
+    ],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
     },

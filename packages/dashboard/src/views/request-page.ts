@@ -1,0 +1,23 @@
+import type { JobInfo } from '@afterward/core'
+import { html, type Html } from '../html.js'
+import { layout, STATES, type ViewContext } from './layout.js'
+import { timeline } from './timeline.js'
+
+/** The request view: its jobs, oldest first, on a timeline. */
+export function requestPage(
+  view: ViewContext,
+  requestId: string,
+  jobs: readonly JobInfo[],
+  now: Date,
+  notice?: string,
+): Html {
+  const tally = STATES.map((state) => [state, jobs.filter((job) => job.state === state).length])
+    .filter(([, n]) => n !== 0)
+    .map(([state, n]) => `${n} ${state}`)
+    .join(', ')
+  const body = html`<p class="summary">
+      ${jobs.length} job${jobs.length === 1 ? '' : 's'}: ${tally}
+    </p>
+    ${timeline(view, jobs, now)}`
+  return layout(view, `Request ${requestId}`, body, { query: requestId, notice })
+}
