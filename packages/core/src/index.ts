@@ -40,13 +40,16 @@ export type {
   EnqueueResult,
   GiveUpSignal,
   Inspector,
+  AttemptError,
   JobCounts,
   JobCountsQuery,
+  JobDetail,
   JobInfo,
   JobListPage,
   JobListQuery,
   JobRecord,
   JobState,
+  Operator,
   Producer,
   QueueJobCounts,
   ScheduleInfo,
@@ -62,6 +65,8 @@ export {
   PermanentError,
 } from './errors.js'
 export type { JsonValue } from './json.js'
+export { REDACTED, redactInput } from './redact.js'
+export type { Redact } from './redact.js'
 export { memory } from './drivers/memory.js'
 export type { MemoryDriver, MemoryDriverOptions } from './drivers/memory.js'
 export { bullmq } from './drivers/bullmq/index.js'
