@@ -118,9 +118,14 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
 
       const signup: TestRoute = {
         path: '/signup',
-        handle: ({ defer, requestId }) => {
-          const job = defer(email, { to: 'ada@example.com' })
-          return { kind: 'json', status: 201, body: { jobId: job.id, requestId } }
+        handle: (request) => {
+          const job = request.defer(email, { to: 'ada@example.com' })
+          // Read after the defer: the request id is settled by the request's first defer.
+          return {
+            kind: 'json',
+            status: 201,
+            body: { jobId: job.id, requestId: request.requestId },
+          }
         },
       }
 
