@@ -650,6 +650,8 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         const expect503 = async (response: Response, started: number) => {
           expect(response.status).toBe(503)
           expect(response.headers.get('content-type')).toMatch(/application\/json/)
+          // The client can still name its request when it reports the failure.
+          expect(response.headers.get('x-request-id')).toMatch(UUID)
           expect(await response.json()).toMatchObject({
             statusCode: 503,
             code: 'AFTERWARD_ENQUEUE_FAILED',
