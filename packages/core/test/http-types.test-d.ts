@@ -13,9 +13,8 @@ const lifecycle = createHttpLifecycle(
 
 describe('@afterward/core/http types', () => {
   it("takes Node's IncomingMessage and ServerResponse as they are", () => {
-    expectTypeOf<{ request: IncomingMessage; response: ServerResponse }>().toExtend<
-      Parameters<typeof lifecycle.open>[0]
-    >()
+    const exchange = { request: {} as IncomingMessage, response: {} as ServerResponse }
+    expectTypeOf(lifecycle.open(exchange, task)).toEqualTypeOf<RequestLifecycle>()
   })
 
   it('types the three calls and defer', () => {
