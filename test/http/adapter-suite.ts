@@ -675,6 +675,26 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
           expect(server.stats().enqueueFailures).toBe(2)
         })
 
+        it('logs a failed store with the request id the 503 carries', async () => {
+          const driver = bullmq({ connection: `redis://127.0.0.1:${await freePort()}` })
+          const { post, lines } = await setup(routes, {
+            driver,
+            afterward: { enqueueTimeout: 300 },
+          })
+          const response = await post('/signup', { headers: { 'x-request-id': 'req-503-1' } })
+          expect(response.status).toBe(503)
+          expect(response.headers.get('x-request-id')).toBe('req-503-1')
+          await response.arrayBuffer()
+          expect(lines).toContainEqual(
+            expect.objectContaining({
+              level: 50,
+              requestId: 'req-503-1',
+              msg: expect.stringContaining('AFTERWARD_ENQUEUE_FAILED'),
+              err: expect.objectContaining({ code: 'AFTERWARD_ENQUEUE_FAILED' }),
+            }),
+          )
+        })
+
         it('answers 503 once the Redis server stops, and stores again after it restarts', async () => {
           const redis = await startRedisServer()
           onTestFinished(() => redis.stop())
