@@ -156,7 +156,7 @@ export class RequestLifecycle {
   }
 }
 
-/** Logs a refused defer with what finds the request; anything else than ours is left alone. */
+/** Logs a refused defer with what finds its request; errors not thrown by Afterward are left alone. */
 export function logRefusal(
   log: HttpLog,
   err: unknown,
