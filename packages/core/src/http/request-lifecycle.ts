@@ -156,7 +156,7 @@ export class RequestLifecycle {
   }
 }
 
-/** Logs a refused defer with what finds its request; errors not thrown by Afterward are left alone. */
+/** Logs a refused defer with what finds its request; errors not from Afterward are ignored. */
 export function logRefusal(
   log: HttpLog,
   err: unknown,
