@@ -63,7 +63,7 @@ export class HttpLifecycle implements RequestLifecycleShared {
  * middleware). Throws `AfterwardError` (`AFTERWARD_CONFIG_INVALID`) for bad options.
  *
  * @example
- * const lifecycle = createHttpLifecycle({ afterward, flush: 'before-response' }, '@afterward/express')
+ * const lifecycle = createHttpLifecycle({ afterward, flush: 'after-response' }, 'my-adapter')
  */
 export function createHttpLifecycle(options: HttpAdapterOptions, adapter: string): HttpLifecycle {
   return new HttpLifecycle(options, adapter)

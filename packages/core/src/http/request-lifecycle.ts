@@ -32,7 +32,10 @@ export interface HttpExchange {
   response: HttpResponse
   /** Route-level job options: above the task's, below the call site's. */
   options?: JobOptions | undefined
-  /** Where the request's refused defers and storage failures are logged. @defaultValue afterward.log */
+  /**
+   * Where the request's refused defers and storage failures are logged.
+   * @defaultValue afterward.log
+   */
   log?: HttpLog | undefined
 }
 
