@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../support/pg.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'
 import { driverConformance } from './conformance.js'
 import { eventConformance } from './events.js'
+import { operationsConformance } from './operations.js'
 import { retentionSuite } from './retention.js'
 
 let db: TestDatabase
@@ -24,6 +25,11 @@ driverConformance('bullmq on PostgreSQL', () =>
 )
 eventConformance('bullmq on PostgreSQL', () =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
+)
+operationsConformance(
+  'bullmq on PostgreSQL',
+  () => bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
+  { errorsKeptOnRetry: false },
 )
 
 retentionSuite('bullmq on PostgreSQL', (keep) =>

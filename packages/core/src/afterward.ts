@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { ContextProviders } from './context.js'
-import type { Driver, EnqueueResult, JobInfo } from './driver.js'
+import type { Driver, EnqueueResult, JobDetail, JobInfo } from './driver.js'
 import type { AfterwardEventName, AfterwardListener } from './events.js'
 import type { JobOptions } from './options.js'
 import type { AnyTask, DeferArgs } from './task.js'
@@ -8,6 +8,7 @@ import { DeferScope, type DeferScopeOptions } from './defer-scope.js'
 import { AfterwardError, ErrorCode } from './errors.js'
 import { composeInstrumentation, type Instrumentation } from './instrumentation.js'
 import { defaultLogger } from './logger.js'
+import { compileRedact, type Redact } from './redact.js'
 import { Runtime } from './runtime.js'
 import { DEFAULT_MAX_INPUT_BYTES } from './validate.js'
 import { Worker, type WorkerOptions } from './worker.js'
@@ -33,6 +34,13 @@ export interface AfterwardOptions {
    * `otelInstrumentation()`); the first listed wraps the others. @defaultValue `[]`
    */
   instrumentation?: readonly Instrumentation[]
+  /**
+   * Input fields hidden from every read through `afterward.jobs` (`get`, `detail`, `byRequest`,
+   * `list`, `wait`, `retry`), and so from the CLI and the dashboard: paths such as
+   * `['password', 'card.number', 'users[*].token']`, or a function `(input, task) => shown`.
+   * Workers always get the whole input. @defaultValue nothing hidden
+   */
+  redact?: Redact
 }
 
 /** Options of `afterward.jobs.wait`. */
@@ -61,6 +69,8 @@ export interface Afterward {
   worker(options?: WorkerOptions): Worker
   readonly jobs: {
     get(id: string): Promise<JobInfo | undefined>
+    /** The job and each failed attempt's error and stack; undefined when no job has this id. */
+    detail(id: string): Promise<JobDetail | undefined>
     byRequest(requestId: string): Promise<JobInfo[]>
     /** Resolves once the job completed or failed for good. */
     wait(id: string, options?: WaitOptions): Promise<JobInfo>
@@ -68,6 +78,14 @@ export interface Afterward {
     list: Driver['list']
     /** Per queue, how many jobs are in each state: `counts({ queue: 'emails' })`. */
     counts: Driver['counts']
+    /**
+     * Puts a failed job back to waiting with all its attempts again; resolves with the job.
+     * `AFTERWARD_JOB_NOT_FOUND` for an unknown id, `AFTERWARD_JOB_STATE_INVALID` for a job
+     * that is not failed.
+     */
+    retry(id: string): Promise<JobInfo>
+    /** Deletes a job that is not running (`AFTERWARD_JOB_STATE_INVALID` for an active one). */
+    remove(id: string): Promise<void>
   }
   readonly tasks: ReadonlyMap<string, AnyTask>
   readonly driver: Driver
@@ -108,6 +126,11 @@ export function createAfterward(options: AfterwardOptions): Afterward {
     instrumentation: composeInstrumentation(options.instrumentation, log),
   })
   let closing: Promise<void> | undefined
+  const hide = compileRedact(options.redact)
+  const show = hide
+    ? <J extends JobInfo>(job: J): J => ({ ...job, input: hide(job.input, job.task) })
+    : <J extends JobInfo>(job: J): J => job
+  const shown = <J extends JobInfo>(job: J | undefined): J | undefined => job && show(job)
 
   return {
     async enqueue(task, ...args) {
@@ -124,11 +147,18 @@ export function createAfterward(options: AfterwardOptions): Afterward {
     },
     on: (event, listener) => runtime.events.on(event, listener),
     jobs: {
-      get: (id) => driver.get(id),
-      byRequest: (requestId) => driver.byRequest(requestId),
-      wait: (id, waitOptions) => driver.waitFor(id, waitOptions?.timeout ?? 30_000),
-      list: (query) => driver.list(query),
+      get: async (id) => shown(await driver.get(id)),
+      detail: async (id) => shown(await driver.detail(id)),
+      byRequest: async (requestId) => (await driver.byRequest(requestId)).map(show),
+      wait: async (id, waitOptions) =>
+        show(await driver.waitFor(id, waitOptions?.timeout ?? 30_000)),
+      list: async (query) => {
+        const page = await driver.list(query)
+        return hide ? { ...page, jobs: page.jobs.map(show) } : page
+      },
       counts: (query) => driver.counts(query),
+      retry: async (id) => show(await driver.retry(id)),
+      remove: (id) => driver.remove(id),
     },
     tasks: registry,
     driver,

@@ -28,6 +28,25 @@ export interface JobInfo {
   finishedAt: Date | undefined
 }
 
+/** The error of one failed attempt, as `jobs.detail` returns it. */
+export interface AttemptError {
+  message: string
+  /** The `AfterwardError` code, when the attempt failed with one. */
+  code: string | undefined
+  /** The error's stack as the worker saw it; undefined when the error had none. */
+  stack: string | undefined
+}
+
+/** What `afterward.jobs.detail(id)` returns: a job and the error of each failed attempt. */
+export interface JobDetail extends JobInfo {
+  /**
+   * One entry per failed attempt, oldest first. Kept when an operator retries the job, so the
+   * errors of the runs before the retry stay visible, except on BullMQ's PostgreSQL backend,
+   * whose retry drops them.
+   */
+  errors: AttemptError[]
+}
+
 /** A job as handed to a driver for storage: ids and options are final. */
 export interface JobRecord {
   id: string
@@ -180,6 +199,8 @@ export interface QueueJobCounts {
 export interface Inspector {
   /** The job with this id, or undefined when no stored job has it. */
   get(id: string): Promise<JobInfo | undefined>
+  /** The job with this id and each failed attempt's error and stack, or undefined. */
+  detail(id: string): Promise<JobDetail | undefined>
   /** The jobs deferred by a request, oldest first. */
   byRequest(requestId: string): Promise<JobInfo[]>
   /** Resolves with the job once it completed or failed for good; rejects after `timeoutMs`. */
@@ -192,6 +213,31 @@ export interface Inspector {
   list(query?: JobListQuery): Promise<JobListPage>
   /** Per queue (ordered by name), how many jobs are in each state. */
   counts(query?: JobCountsQuery): Promise<QueueJobCounts[]>
+}
+
+/**
+ * Changes stored jobs on an operator's request: `afterward.jobs.retry` and `jobs.remove`, a
+ * CLI, a dashboard's buttons. An id that no stored job has rejects with
+ * `AFTERWARD_JOB_NOT_FOUND`; a job in a state that does not allow the change rejects with
+ * `AFTERWARD_JOB_STATE_INVALID`.
+ *
+ * @example
+ * const operator: Operator = bullmq({ connection: process.env.REDIS_URL! })
+ * await operator.retry(failedJobId) // waiting again, with all its attempts
+ */
+export interface Operator {
+  /**
+   * Puts a failed job back to waiting, with its attempts reset: it gets all `maxAttempts` again,
+   * and `ctx.job.attempt` starts at 1. Its last error is cleared (`detail` keeps the errors of
+   * the earlier attempts, except on PostgreSQL). Resolves with the job as it now is. A job that is not `failed`
+   * rejects with `AFTERWARD_JOB_STATE_INVALID`.
+   */
+  retry(id: string): Promise<JobInfo>
+  /**
+   * Deletes a job that is not running (waiting, delayed, completed or failed). An `active` job
+   * rejects with `AFTERWARD_JOB_STATE_INVALID`: a worker holds it.
+   */
+  remove(id: string): Promise<void>
 }
 
 /**
@@ -250,16 +296,17 @@ export interface Scheduler {
 }
 
 /**
- * A complete driver: a producer, an inspector and a delivery, with an optional scheduler.
+ * A complete driver: a producer, an inspector, a delivery and an operator, with an optional
+ * scheduler.
  * `memory()` and `bullmq()` return one; a driver owns its connections and exposes no
  * connection type. Code that needs one side only takes that capability (`Producer`,
- * `Inspector`, `Delivery`), which any driver is.
+ * `Inspector`, `Delivery`, `Operator`), which any driver is.
  *
  * @example
  * const driver: Driver = process.env.REDIS_URL ? bullmq({ connection: process.env.REDIS_URL }) : memory()
  * createAfterward({ tasks, driver })
  */
-export interface Driver extends Producer, Inspector, Delivery {
+export interface Driver extends Producer, Inspector, Delivery, Operator {
   /** `memory` or `bullmq`, for logs. */
   readonly name: string
   /** Whether stored jobs survive the process. */

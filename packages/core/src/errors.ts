@@ -27,8 +27,10 @@ export const ErrorCode = {
   CONTEXT_FAILED: 'AFTERWARD_CONTEXT_FAILED',
   /** The instance, scope or worker is closed. */
   CLOSED: 'AFTERWARD_CLOSED',
-  /** `jobs.wait(id)` was given an id that no stored job has. */
+  /** `jobs.wait`, `jobs.retry` or `jobs.remove` was given an id that no stored job has. */
   JOB_NOT_FOUND: 'AFTERWARD_JOB_NOT_FOUND',
+  /** `jobs.retry` of a job that is not failed, or `jobs.remove` of a job that is running. */
+  JOB_STATE_INVALID: 'AFTERWARD_JOB_STATE_INVALID',
   /** A wait (`jobs.wait`, `drain`) did not finish in time. */
   WAIT_TIMEOUT: 'AFTERWARD_WAIT_TIMEOUT',
 } as const

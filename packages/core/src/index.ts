@@ -40,13 +40,16 @@ export type {
   EnqueueResult,
   GiveUpSignal,
   Inspector,
+  AttemptError,
   JobCounts,
   JobCountsQuery,
+  JobDetail,
   JobInfo,
   JobListPage,
   JobListQuery,
   JobRecord,
   JobState,
+  Operator,
   Producer,
   QueueJobCounts,
   ScheduleInfo,
@@ -62,6 +65,8 @@ export {
   PermanentError,
 } from './errors.js'
 export type { JsonValue } from './json.js'
+export { REDACTED, redactInput } from './redact.js'
+export type { Redact } from './redact.js'
 export { memory } from './drivers/memory.js'
 export type { MemoryDriver, MemoryDriverOptions } from './drivers/memory.js'
 export { bullmq } from './drivers/bullmq/index.js'
@@ -69,6 +74,7 @@ export type { BullmqDriverOptions } from './drivers/bullmq/index.js'
 export type { RedisClusterConnection, RedisConnection } from './drivers/bullmq/connection.js'
 export { migrateBullmqPostgres } from './drivers/bullmq/postgres-schema.js'
 export type { PostgresConnection } from './drivers/bullmq/postgres-schema.js'
+// The HTTP adapters' building blocks; adapters import them from '@afterward/core/http'.
 export {
   checkAdapterOptions,
   createFlushStats,
@@ -77,5 +83,5 @@ export {
   settleAfterResponse,
   settleScope,
   traceFrom,
-} from './http-adapter.js'
-export type { FlushMode, FlushStats, HttpAdapterOptions } from './http-adapter.js'
+} from './http/index.js'
+export type { FlushMode, FlushStats, HttpAdapterOptions } from './http/index.js'

@@ -4,7 +4,7 @@
 import type { ConsumeOptions, Consumer, DeliveredJob } from '../driver.js'
 import { copyJson } from '../json.js'
 import { PRIORITY_RANK } from '../options.js'
-import { errorInfo } from './error-info.js'
+import { attemptError, errorInfo } from './error-info.js'
 import type { Entry } from './memory-entry.js'
 import type { PriorityLanes } from './memory-lanes.js'
 
@@ -119,10 +119,12 @@ export class MemoryConsumer implements Consumer {
         return this.#queues.makeWaiting(entry)
       case 'retry':
         entry.lastError = errorInfo(end.error)
+        entry.errors.push(attemptError(end.error))
         this.#queues.schedule(entry, end.delay)
         return
       case 'failed':
         entry.lastError = errorInfo(end.error)
+        entry.errors.push(attemptError(end.error))
         return this.#queues.finish(entry, 'failed')
     }
   }

@@ -1,4 +1,4 @@
-import type { JobInfo, JobRecord, JobState } from '../driver.js'
+import type { AttemptError, JobDetail, JobInfo, JobRecord, JobState } from '../driver.js'
 import { copyJson } from '../json.js'
 
 /** One job held by the memory driver. */
@@ -10,6 +10,8 @@ export interface Entry {
   /** Attempts started, runs handed back at shutdown included. */
   deliveries: number
   lastError: JobInfo['lastError']
+  /** Each failed attempt's error, oldest first (for `detail`). */
+  errors: AttemptError[]
   startedAt: number | undefined
   finishedAt: number | undefined
   timer: NodeJS.Timeout | undefined
@@ -33,4 +35,9 @@ export function info(entry: Entry): JobInfo {
     startedAt: entry.startedAt === undefined ? undefined : new Date(entry.startedAt),
     finishedAt: entry.finishedAt === undefined ? undefined : new Date(entry.finishedAt),
   }
+}
+
+/** `info` and each failed attempt's error. */
+export function detail(entry: Entry): JobDetail {
+  return { ...info(entry), errors: entry.errors.map((e) => ({ ...e })) }
 }

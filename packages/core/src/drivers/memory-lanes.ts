@@ -18,6 +18,14 @@ export class Fifo<T> {
     return this.#items[this.#head]
   }
 
+  /** Removes one item wherever it is: O(n), for an operator's rare removal. */
+  delete(item: T): boolean {
+    const at = this.#items.indexOf(item, this.#head)
+    if (at < 0) return false
+    this.#items.splice(at, 1)
+    return true
+  }
+
   shift(): T | undefined {
     if (this.#head === this.#items.length) return undefined
     const item = this.#items[this.#head]
@@ -59,6 +67,11 @@ export class PriorityLanes<T> {
       if (head !== undefined) return head
     }
     return undefined
+  }
+
+  /** Removes one item from whichever lane holds it. */
+  delete(item: T): boolean {
+    return this.#lanes.some((lane) => lane.delete(item))
   }
 
   shift(): T | undefined {

@@ -1,7 +1,8 @@
 import type { Driver, EnqueueResult, GiveUpSignal, JobInfo, JobRecord } from '../driver.js'
 import { AfterwardError, ErrorCode } from '../errors.js'
 import { countJobs, listJobs } from './memory-list.js'
-import { type Entry, info } from './memory-entry.js'
+import { type Entry, detail, info } from './memory-entry.js'
+import { jobNotFound, notRemovable, notRetryable } from './error-info.js'
 import { Fifo, PriorityLanes } from './memory-lanes.js'
 import { MemoryConsumer, type MemoryQueues } from './memory-consumer.js'
 
@@ -83,6 +84,11 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     if (key !== undefined && liveKeys.get(key) === entry.record.id) liveKeys.delete(key)
     finished.push(entry.record.id)
     while (finished.size > keepFinished) forget(finished.shift()!)
+    settle(entry)
+  }
+
+  /** The entry is no longer live: wakes its `waitFor` callers, and `drain` once none is. */
+  function settle(entry: Entry): void {
     const waiters = finishWaiters.get(entry.record.id)
     if (waiters) {
       finishWaiters.delete(entry.record.id)
@@ -135,6 +141,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
           attemptsMade: 0,
           deliveries: 0,
           lastError: undefined,
+          errors: [],
           startedAt: undefined,
           finishedAt: undefined,
           timer: undefined,
@@ -156,6 +163,11 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     get(id) {
       const entry = jobs.get(id)
       return Promise.resolve(entry && info(entry))
+    },
+
+    detail(id) {
+      const entry = jobs.get(id)
+      return Promise.resolve(entry && detail(entry))
     },
 
     byRequest(requestId) {
@@ -188,7 +200,8 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
         }, timeoutMs)
         const done = (): void => {
           clearTimeout(timer)
-          resolve(info(entry))
+          if (jobs.get(id) === entry) resolve(info(entry))
+          else reject(jobNotFound(id)) // removed while waited for
         }
         waiters.add(done)
       })
@@ -198,6 +211,45 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
 
     counts: (query) =>
       Promise.resolve().then(() => countJobs(jobs.values(), waiting.keys(), query)),
+
+    retry(id) {
+      return Promise.resolve().then(() => {
+        const entry = jobs.get(id)
+        if (!entry) throw jobNotFound(id)
+        if (entry.state !== 'failed') throw notRetryable(id, entry.state)
+        finished.delete(id)
+        // As if deferred anew (BullMQ's retry with its attempt counters reset); its dedup key
+        // stays free, as BullMQ leaves it.
+        entry.attemptsMade = 0
+        entry.deliveries = 0
+        entry.lastError = undefined
+        entry.startedAt = undefined
+        entry.finishedAt = undefined
+        unfinished++
+        makeWaiting(entry, false)
+        const now = info(entry) // waiting: read before a worker takes it
+        dispatch()
+        return now
+      })
+    },
+
+    remove(id) {
+      return Promise.resolve().then(() => {
+        const entry = jobs.get(id)
+        if (!entry) throw jobNotFound(id)
+        if (entry.state === 'active') throw notRemovable(id)
+        if (entry.state === 'completed' || entry.state === 'failed') finished.delete(id)
+        else {
+          clearTimeout(entry.timer)
+          lanesOf(entry.record.options.queue).delete(entry)
+          const key = dedupKey(entry.record)
+          if (key !== undefined && liveKeys.get(key) === id) liveKeys.delete(key)
+          forget(id)
+          settle(entry) // its waitFor callers hear that it is gone
+        }
+        forget(id)
+      })
+    },
 
     consume: (consumeOptions) => new MemoryConsumer(consumeOptions, queues),
 

@@ -4,7 +4,7 @@ import type { StoredData } from './job-data.js'
 import type { BullBinding } from './store.js'
 import { AfterwardError, ErrorCode } from '../../errors.js'
 import { BUILTIN_DEFAULTS, backoffDelay } from '../../options.js'
-import { type BullJobLike, failureMessage, toDelivered } from './job-data.js'
+import { type BullJobLike, failureMessage, failureStack, toDelivered } from './job-data.js'
 
 export interface BullmqConsumerOptions extends ConsumeOptions {
   prefix: string | undefined
@@ -60,8 +60,12 @@ export class BullmqConsumer implements Consumer {
             })
           case 'retry':
             throw new RetryLater(end.error, end.delay)
-          case 'failed':
-            throw new UnrecoverableError(failureMessage(end.error))
+          case 'failed': {
+            const failure = new UnrecoverableError(failureMessage(end.error))
+            // BullMQ keeps this stack for `jobs.detail`: the task's, not this line's.
+            failure.stack = failureStack(end.error)
+            throw failure
+          }
         }
       })
     let lastLogged = 0
@@ -139,6 +143,6 @@ class RetryLater extends Error {
     readonly delay: number,
   ) {
     super(failureMessage(error))
-    this.stack = error.stack
+    this.stack = failureStack(error)
   }
 }

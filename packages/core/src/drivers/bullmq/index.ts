@@ -1,12 +1,13 @@
 import type * as BullModule from 'bullmq'
 import type { Queue, QueueEvents, QueueEventsOptions, QueueOptions } from 'bullmq'
 import type { Driver, EnqueueResult, GiveUpSignal, JobInfo, JobRecord } from '../../driver.js'
+import { jobNotFound, notRemovable, notRetryable } from '../error-info.js'
 import type { BullBinding } from './store.js'
 import { AfterwardError, ErrorCode } from '../../errors.js'
 import { checkQueueName } from '../../options.js'
 import { BullmqConsumer } from './consumer.js'
 import { countJobs, listJobs } from './listing.js'
-import { type BullJobLike, toBullJob, toInfo } from './job-data.js'
+import { type BullJobLike, toBullJob, toDetail, toInfo } from './job-data.js'
 import { DAY, storeFor, type BullmqDriverOptions } from './driver-options.js'
 import { waitFinished } from './wait-finished.js'
 
@@ -86,19 +87,25 @@ export function bullmq(options: BullmqDriverOptions): Driver {
     return created
   }
 
-  async function find(id: string, queueNames: Iterable<string>): Promise<JobInfo | undefined> {
+  type Located = { q: Queue; job: BullJobLike; bullState: string; info: JobInfo }
+
+  async function locate(id: string, queueNames: Iterable<string>): Promise<Located | undefined> {
     for (const name of queueNames) {
       const q = await queue(name)
       // State first: a job read after a final state is final too, whereas a job read first
       // could pair an earlier attempt count with a state reached later.
-      const state = await q.getJobState(id)
-      if (state === 'unknown') continue
+      const bullState = await q.getJobState(id)
+      if (bullState === 'unknown') continue
       const job = (await q.getJob(id)) as BullJobLike | undefined
       if (!job) continue
-      const info = toInfo(job, state)
-      if (info) return info
+      const info = toInfo(job, bullState)
+      if (info) return { q, job, bullState, info }
     }
     return undefined
+  }
+
+  async function find(id: string, queueNames: Iterable<string>): Promise<JobInfo | undefined> {
+    return (await locate(id, queueNames))?.info
   }
 
   async function queueEvents(name: string): Promise<QueueEvents> {
@@ -186,6 +193,42 @@ export function bullmq(options: BullmqDriverOptions): Driver {
 
     async get(id) {
       return find(id, await store.queues())
+    },
+
+    async detail(id) {
+      const found = await locate(id, await store.queues())
+      return found && toDetail(found.job, found.bullState)
+    },
+
+    async retry(id) {
+      const found = await locate(id, await store.queues())
+      if (!found) throw jobNotFound(id)
+      if (found.info.state !== 'failed') throw notRetryable(id, found.info.state)
+      const job = found.job as BullJobLike & {
+        retry(state: 'failed', opts: Record<string, boolean>): Promise<void>
+      }
+      try {
+        // Both counters: `attemptsStarted` above `attemptsMade` would mark the next run
+        // redelivered.
+        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true })
+      } catch (err) {
+        // BullMQ checks the state again in its script: the job moved or went in between.
+        const now = await find(id, [found.info.queue])
+        if (!now) throw jobNotFound(id)
+        if (now.state !== 'failed') throw notRetryable(id, now.state)
+        throw err
+      }
+      return (await find(id, [found.info.queue])) ?? found.info
+    },
+
+    async remove(id) {
+      const found = await locate(id, await store.queues())
+      if (!found) throw jobNotFound(id)
+      if (found.info.state === 'active') throw notRemovable(id)
+      // 0 when the job is locked: a worker took it in between.
+      if ((await found.q.remove(id)) === 0 && (await find(id, [found.info.queue]))) {
+        throw notRemovable(id)
+      }
     },
 
     async byRequest(requestId) {

@@ -1,4 +1,11 @@
-import type { DeliveredJob, JobInfo, JobRecord, JobState } from '../../driver.js'
+import type {
+  AttemptError,
+  DeliveredJob,
+  JobDetail,
+  JobInfo,
+  JobRecord,
+  JobState,
+} from '../../driver.js'
 import type { ResolvedJobOptions } from '../../options.js'
 import { AfterwardError } from '../../errors.js'
 import { BUILTIN_DEFAULTS, PRIORITY_RANK, type Priority } from '../../options.js'
@@ -34,6 +41,8 @@ export interface BullJobLike {
   /** Times the job was taken by a worker (BullMQ's `ats`), cut-off runs included. */
   attemptsStarted?: number | undefined
   failedReason: string | undefined
+  /** The stack of each failed attempt, oldest first (`failureStack` of its error). */
+  stacktrace?: string[] | null | undefined
   processedOn?: number | undefined
   finishedOn?: number | undefined
   timestamp: number
@@ -119,6 +128,32 @@ export function failureMessage(error: Error): string {
   return error instanceof AfterwardError ? `[${error.code}] ${error.message}` : error.message
 }
 
+/**
+ * The stack BullMQ keeps for a failed attempt: the error's own, with an Afterward error's code
+ * put in front of the message in its first line, so that `parseStack` finds both again.
+ */
+export function failureStack(error: Error): string | undefined {
+  const { stack } = error
+  if (stack === undefined || !(error instanceof AfterwardError)) return stack
+  const header = `${error.name}: ${error.message}`
+  if (!stack.startsWith(header)) return stack
+  return `${error.name}: [${error.code}] ${error.message}${stack.slice(header.length)}`
+}
+
+/** A failed attempt's message, code and stack, from the stack BullMQ kept for it. */
+export function parseStack(stack: string): AttemptError {
+  const lines = stack.split('\n')
+  const frames = lines.findIndex((line) => /^\s+at /.test(line))
+  const header = (frames < 0 ? lines : lines.slice(0, frames)).join('\n')
+  // V8 writes `${name}: ${message}`, or the name alone for an empty message.
+  const colon = header.indexOf(': ')
+  const failure = parseFailure(colon < 0 ? '' : header.slice(colon + 2))
+  const code = failure?.code
+  // The stack as the error had it: the code goes back out of its first line.
+  const own = code === undefined ? stack : stack.replace(`[${code}] `, '')
+  return { message: failure?.message ?? '', code, stack: own }
+}
+
 export function parseFailure(reason: string | undefined): JobInfo['lastError'] {
   if (!reason) return undefined
   const match = /^\[(AFTERWARD_[A-Z_]+)\] ([\s\S]*)$/.exec(reason)
@@ -155,4 +190,9 @@ export function toInfo(job: BullJobLike, bullState: string): JobInfo | undefined
     startedAt: job.processedOn ? new Date(job.processedOn) : undefined,
     finishedAt: finished && job.finishedOn ? new Date(job.finishedOn) : undefined,
   }
+}
+
+export function toDetail(job: BullJobLike, bullState: string): JobDetail | undefined {
+  const info = toInfo(job, bullState)
+  return info && { ...info, errors: (job.stacktrace ?? []).map(parseStack) }
 }
