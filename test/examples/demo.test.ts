@@ -52,6 +52,12 @@ describe.concurrent.each(['fastify-signup', 'express-signup'])('pnpm demo (%s)',
     expect(output).toContain('✓ deduplicated: 2 jobs deferred, 0 stored')
     expect(output).toMatch(/→ 502 .*\n.*\n {3}✓ its job was dropped/)
     expect(output).not.toContain('✗')
+    expect(output).toMatch(
+      /✓ the dashboard shows the request's jobs .*\(200; 401 without the password\)/,
+    )
+    expect(output).toMatch(
+      /Request 1's jobs \(POST \/signup, request ([0-9a-f-]{36})\):\n {2}dashboard: http:\/\/127\.0\.0\.1:\d+\/afterward\/requests\/\1 \(user admin, password \S+;/,
+    )
 
     const mailbox = join(cwd, '.demo/demo/mailbox')
     const mails = readdirSync(mailbox).map((name) => readFileSync(join(mailbox, name), 'utf8'))

@@ -10,6 +10,7 @@ import {
   signupBody,
   type Services,
 } from '@afterward/example-shared'
+import { dashboardMiddleware } from '@afterward/dashboard'
 import { afterwardMiddleware, deferOptions } from '@afterward/express'
 import express, { type ErrorRequestHandler, type Express } from 'express'
 import { z } from 'zod'
@@ -23,8 +24,10 @@ import { z } from 'zod'
  * app.listen(3000)
  */
 export function buildApp(services: Services): Express {
-  const { afterward, db } = services
+  const { afterward, db, settings } = services
   const app = express()
+  // The "did it run?" page: /afterward/, behind basic auth (see the banner for the password).
+  app.use('/afterward', dashboardMiddleware({ afterward, auth: settings.dashboard }))
   app.use(express.json())
   app.use(afterwardMiddleware({ afterward }))
 

@@ -10,6 +10,7 @@ import {
   signupBody,
   type Services,
 } from '@afterward/example-shared'
+import { dashboardPlugin } from '@afterward/dashboard'
 import afterwardPlugin from '@afterward/fastify'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
@@ -24,12 +25,14 @@ import { z } from 'zod'
  * await app.listen({ port: 3000 })
  */
 export async function buildApp(services: Services, logger?: Logger): Promise<FastifyInstance> {
-  const { afterward, db } = services
+  const { afterward, db, settings } = services
   const loggerInstance: FastifyBaseLogger | undefined = logger
   const app = Fastify(loggerInstance === undefined ? {} : { loggerInstance })
   // Jobs carry the request id: the plugin takes the caller's X-Request-Id or makes one, and
   // echoes it in the response of a request that defers.
   await app.register(afterwardPlugin, { afterward })
+  // The "did it run?" page: /afterward/, behind basic auth (see the banner for the password).
+  await app.register(dashboardPlugin, { afterward, prefix: '/afterward', auth: settings.dashboard })
 
   app.post('/signup', async (request, reply) => {
     const { email, name } = signupBody.parse(request.body)

@@ -79,6 +79,8 @@ export function banner(framework: string, url: string, services: Services): stri
     `  curl -i -X POST ${url}/orders/order-2001/refund`,
     `  curl ${url}/requests/<x-request-id of a response>/jobs`,
     `  curl ${url}/jobs/<jobId>`,
+    '',
+    `Dashboard: ${url}/afterward/ (user ${services.settings.dashboard.username}, password ${services.settings.dashboard.password})`,
   ].join('\n')
 }
 

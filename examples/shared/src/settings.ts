@@ -1,5 +1,6 @@
 // Which services the examples use, read once from the environment. Nothing set means the
 // embedded defaults: memory() queue, PGlite database, local mailbox, all under one data folder.
+import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 
 /** What the examples run on. */
@@ -18,6 +19,11 @@ export interface Settings {
   mailFailures: number
   /** HTTP port. @defaultValue 3000 */
   port: number
+  /**
+   * Basic-auth credentials of the dashboard at `/afterward/`. @defaultValue user `admin`, a
+   * random password per start (printed in the banner) unless `DASHBOARD_PASSWORD` is set
+   */
+  dashboard: { username: string; password: string }
 }
 
 /**
@@ -40,6 +46,10 @@ export function loadSettings(
     inProcessWorker: env['WORKER'] !== 'separate',
     mailFailures: Number(blank(env['MAIL_FAILURES']) ?? 2),
     port: Number(blank(env['PORT']) ?? 3000),
+    dashboard: {
+      username: blank(env['DASHBOARD_USER']) ?? 'admin',
+      password: blank(env['DASHBOARD_PASSWORD']) ?? randomBytes(12).toString('base64url'),
+    },
     ...overrides,
   }
 }

@@ -72,6 +72,15 @@ export async function runDemo(
   console.log(
     `Logs:   ${where(logFile)} (every enqueue, attempt, retry and completion, with job and request ids)`,
   )
+  if (report.featuredRequest !== undefined) {
+    const { username, password } = settings.dashboard
+    console.log(
+      [
+        `\nRequest 1's jobs (POST /signup, request ${report.featuredRequest}):`,
+        `  dashboard: ${app.url}/afterward/requests/${encodeURIComponent(report.featuredRequest)} (user ${username}, password ${password}${keepServing ? '' : '; served while the app runs: pnpm dev keeps it up'})`,
+      ].join('\n'),
+    )
+  }
   console.log(
     report.failed === 0
       ? `All ${report.passed} checks passed in ${seconds} s.`

@@ -50,6 +50,21 @@ export async function runScenario(
     user?.welcomeEmailSentAt != null,
     `user.welcomeEmailSentAt recorded by the task in its Prisma context`,
   )
+  // The dashboard shows the same, behind its password.
+  report.featuredRequest = signup.requestId
+  const page = `${url}/afterward/requests/${encodeURIComponent(signup.requestId)}`
+  const { username, password } = settings.dashboard
+  const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+  const shown = await fetch(page, { headers: { authorization } })
+  const html = await shown.text()
+  const anonymous = await fetch(page)
+  report.check(
+    shown.status === 200 &&
+      html.includes('send-welcome-email') &&
+      html.includes('completed') &&
+      anonymous.status === 401,
+    `the dashboard shows the request's jobs at /afterward/requests/${signup.requestId.slice(0, 8)}… (${shown.status}; ${anonymous.status} without the password)`,
+  )
   if (mailer.mailbox !== undefined) {
     const mails = mailsAbout(mailer.mailbox, 'Welcome, Ada')
     report.check(
