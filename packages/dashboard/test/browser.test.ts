@@ -46,7 +46,12 @@ describe.skipIf(skipReason !== undefined)(
       })
       app = Fastify({ genReqId: (req) => String(req.headers['x-request-id']) })
       await app.register(afterwardPlugin, { afterward, closeOnShutdown: false })
-      await app.register(dashboardPlugin, { afterward, prefix: '/afterward', auth: credentials })
+      await app.register(dashboardPlugin, {
+        afterward,
+        prefix: '/afterward',
+        auth: credentials,
+        redact: ['password'],
+      })
       app.post<{ Body: { email: string; note: string } }>('/signup', async (request, reply) => {
         const { email, note } = request.body
         const jobIds = [
@@ -102,6 +107,10 @@ describe.skipIf(skipReason !== undefined)(
         /^Error: mail server said no/,
       )
       expect(await page.locator('dl.facts .state').innerText()).toBe('failed')
+      // The dashboard's `redact` hides the password; the rest of the input shows.
+      const input = await page.locator('pre.input').innerText()
+      expect(input).toContain('"password": "[redacted]"')
+      expect(input).toContain('"to": "ada@example.com"')
       await page.close()
     })
 
