@@ -189,3 +189,28 @@ describe('redact', () => {
     })
   })
 })
+
+describe('when a change cannot be done', () => {
+  it('shows a job again with 409 and the reason when its state does not allow a retry', async () => {
+    const afterward = afterwardOn(memory())
+    const { id } = await afterward.enqueue(ok, { n: 1 }) // waiting: nothing to retry
+    const dashboard = createDashboard({ afterward, auth: false })
+    const call = (method: string, url: string, headers: Record<string, string>, body?: string) =>
+      dashboard.handle({ method, base: '', url, headers, body, raw: undefined })
+    const page = await call('GET', `/jobs/${id}`, {})
+    const cookie = page.headers['set-cookie']!.split(';')[0]!
+    const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!
+    const form = `_csrf=${encodeURIComponent(token)}`
+
+    const refused = await call('POST', `/jobs/${id}/retry`, { cookie }, form)
+    expect(refused.status).toBe(409)
+    expect(refused.body).toMatch(
+      /<p class="error" role="alert">Job &#39;[\w-]+&#39; is waiting; only a failed job can be retried\./,
+    )
+    expect((await afterward.jobs.get(id))?.state).toBe('waiting')
+
+    const gone = await call('POST', `/jobs/no-such-job/remove`, { cookie }, form)
+    expect(gone.status).toBe(404)
+    expect(gone.body).toContain('No stored job has the id no-such-job')
+  })
+})

@@ -7,7 +7,7 @@ import { href, layout, seg, stateBadge, type ViewContext } from './layout.js'
 export function jobPage(
   view: ViewContext,
   job: JobDetail,
-  options: { notice?: string; error?: string; status?: number } = {},
+  options: { notice?: string; error?: string } = {},
 ): Html {
   const action = (verb: 'retry' | 'remove', label: string, extra: Html | string = '') =>
     html`<form method="post" action="${href(view, `/jobs/${seg(job.id)}/${verb}`)}" ${extra}>
