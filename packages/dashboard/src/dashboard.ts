@@ -8,25 +8,9 @@ import { compileAuth } from './auth.js'
 import { issueToken, verifyToken } from './csrf.js'
 import { resolveOptions, type DashboardOptions } from './options.js'
 import { json, page, respond, type DashboardResponse } from './response.js'
+import { formField, header, matchRoute, readBody, type DashboardRequest } from './request.js'
 import { getRoutes, type RouteContext } from './routes.js'
 import { messagePage, unauthorizedPage } from './views/message-page.js'
-
-/** A request as the dashboard sees it. */
-export interface DashboardRequest<Req = unknown> {
-  method: string
-  /** Where the dashboard is mounted, as the browser sees it: `''` or `'/afterward'`. */
-  base: string
-  /** The path below `base` with the query string: `/jobs/42?done=retried`. */
-  url: string
-  headers: Record<string, string | string[] | undefined>
-  /**
-   * A POST's form: the urlencoded text, the object a body parser made of it, or a function
-   * that reads it (called only once the request passed auth).
-   */
-  body: unknown
-  /** The framework's own request, handed to an `auth` function. */
-  raw: Req
-}
 
 /** The dashboard's request handler. */
 export interface Dashboard<Req = unknown> {
@@ -127,50 +111,4 @@ function describeFailure(err: unknown): [number, string, string] {
     'AFTERWARD_DASHBOARD_FAILED',
     'The dashboard failed to read the jobs; the server log has the error.',
   ]
-}
-
-function matchRoute<R>(
-  routes: ReadonlyArray<[string, R]>,
-  pathname: string,
-): { route: R; params: string[] } | undefined {
-  const parts = pathname.replace(/\/$/, '').split('/')
-  for (const [pattern, route] of routes) {
-    const want = pattern.replace(/\/$/, '').split('/')
-    if (want.length !== parts.length) continue
-    const params: string[] = []
-    const ok = want.every((segment, i) => {
-      if (segment !== ':id') return segment === parts[i]
-      const value = safeDecode(parts[i]!)
-      if (!value) return false
-      params.push(value)
-      return true
-    })
-    if (ok) return { route, params }
-  }
-  return undefined
-}
-
-function safeDecode(segment: string): string | undefined {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return undefined
-  }
-}
-
-function header(headers: DashboardRequest['headers'], name: string): string | undefined {
-  const value = headers[name]
-  return Array.isArray(value) ? value[0] : value
-}
-
-async function readBody(request: DashboardRequest<unknown>): Promise<unknown> {
-  return typeof request.body === 'function' ? await (request.body as () => unknown)() : request.body
-}
-
-function formField(body: unknown, name: string): unknown {
-  if (typeof body === 'string') return new URLSearchParams(body).get(name) ?? undefined
-  if (Buffer.isBuffer(body))
-    return new URLSearchParams(body.toString('utf8')).get(name) ?? undefined
-  if (typeof body === 'object' && body !== null) return (body as Record<string, unknown>)[name]
-  return undefined
 }

@@ -1,7 +1,8 @@
 import { dashboardPlugin } from './fastify.js'
 
 export { createDashboard } from './dashboard.js'
-export type { Dashboard, DashboardRequest } from './dashboard.js'
+export type { Dashboard } from './dashboard.js'
+export type { DashboardRequest } from './request.js'
 export type { DashboardResponse } from './response.js'
 export type { DashboardAuth, DashboardOptions } from './options.js'
 export { dashboardPlugin }
