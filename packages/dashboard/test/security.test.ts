@@ -169,6 +169,34 @@ describe.each(hosts)('dashboard auth and CSRF ($name)', (host) => {
   })
 })
 
+describe('a form body parsed by the app', () => {
+  it('is read from req.body when express.urlencoded() ran first', async () => {
+    const afterward = afterwardOn(memory())
+    const id = await failedJob(afterward)
+    const app = express()
+    app.use(express.urlencoded({ extended: false }))
+    app.use('/ops', dashboardMiddleware({ afterward, auth: credentials }))
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    try {
+      const { port } = server.address() as { port: number }
+      const jobUrl = `http://127.0.0.1:${port}/ops/jobs/${id}`
+      const { token, cookie } = await formSession(jobUrl, good)
+      const res = await fetch(`${jobUrl}/retry`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { ...good, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: `_csrf=${encodeURIComponent(token)}`,
+      })
+      expect(res.status).toBe(303)
+      expect(res.headers.get('location')).toBe(`/ops/jobs/${id}?done=retried`)
+      expect((await afterward.jobs.get(id))?.state).toBe('waiting')
+    } finally {
+      server.close()
+    }
+  })
+})
+
 describe('mounting the dashboard', () => {
   const noAuth = /`auth` is required: pass a function \(request\) => boolean/
 
