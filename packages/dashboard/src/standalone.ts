@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { AfterwardError, ErrorCode } from '@afterward/core'
 import { dashboardFor } from './dashboard.js'
 import { readText } from './node-body.js'
 import type { DashboardOptions } from './options.js'
@@ -34,7 +35,13 @@ export interface RunningDashboard {
  */
 export async function startDashboard(options: StartDashboardOptions): Promise<RunningDashboard> {
   const dashboard = dashboardFor(options, 'startDashboard')
-  const host = options.host ?? '127.0.0.1'
+  const { port: wanted, host = '127.0.0.1' } = options
+  if (!Number.isInteger(wanted) || wanted < 0 || wanted > 65_535) {
+    throw new AfterwardError(
+      ErrorCode.CONFIG_INVALID,
+      `startDashboard: \`port\` must be an integer from 0 to 65535 (0 picks a free port), not ${String(wanted)}.`,
+    )
+  }
   const server = createServer((req, res) => {
     dashboard
       .handle({
@@ -58,8 +65,20 @@ export async function startDashboard(options: StartDashboardOptions): Promise<Ru
       )
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port, host, () => resolve())
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const hint =
+        err.code === 'EADDRINUSE'
+          ? 'something else listens there; pass another port, or 0 for a free one'
+          : 'check the host and the port'
+      reject(
+        new AfterwardError(
+          ErrorCode.CONFIG_INVALID,
+          `startDashboard: cannot listen on ${host}:${wanted} (${err.code ?? err.message}): ${hint}.`,
+          { cause: err },
+        ),
+      )
+    })
+    server.listen(wanted, host, () => resolve())
   })
   const { port } = server.address() as AddressInfo
   const shown = host.includes(':') ? `[${host}]` : host

@@ -245,6 +245,25 @@ describe('mounting the dashboard', () => {
     )
   })
 
+  it('refuses a bad port, and a port in use, with what to do', async () => {
+    const afterward = afterwardOn(memory())
+    await expect(startDashboard({ afterward, auth: false, port: 70_000 })).rejects.toMatchObject({
+      code: 'AFTERWARD_CONFIG_INVALID',
+      message: expect.stringMatching(/`port` must be an integer from 0 to 65535/),
+    })
+    const first = await startDashboard({ afterward, auth: false, port: 0 })
+    try {
+      await expect(
+        startDashboard({ afterward, auth: false, port: first.port }),
+      ).rejects.toMatchObject({
+        code: 'AFTERWARD_CONFIG_INVALID',
+        message: `startDashboard: cannot listen on 127.0.0.1:${first.port} (EADDRINUSE): something else listens there; pass another port, or 0 for a free one.`,
+      })
+    } finally {
+      await first.close()
+    }
+  })
+
   it('serves without auth only with auth: false, and logs a warning when it does', async () => {
     const { logger, lines } = capturingLogger()
     const afterward = afterwardOn(memory(), logger)
