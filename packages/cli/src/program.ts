@@ -12,6 +12,11 @@ import { removeCommand } from './commands/remove.js'
 import { requestCommand } from './commands/request.js'
 import { retryCommand, type RetryOptions } from './commands/retry.js'
 import { statsCommand } from './commands/stats.js'
+import {
+  dashboardCommand,
+  PASSWORD_ENV,
+  type DashboardCommandOptions,
+} from './commands/dashboard.js'
 
 /** Where the command reads and writes; `process`'s own by default. */
 export interface CliIo {
@@ -20,6 +25,8 @@ export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean }
   cwd: string
   env: NodeJS.ProcessEnv
+  /** Resolves when a long-running command (`dashboard`) should stop: SIGINT or SIGTERM. */
+  stopped?: Promise<unknown>
 }
 
 interface GlobalOptions {
@@ -134,6 +141,18 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       'per queue, jobs in each state; per task, live jobs and those finished in the last hour',
     )
     .action(run((ctx) => statsCommand(ctx)))
+  program
+    .command('dashboard')
+    .description('serve the dashboard (@afterward/dashboard) on its own port, until Ctrl-C')
+    .option('-p, --port <port>', 'port to listen on', '3001')
+    .option('--host <host>', "address to listen on (default: '127.0.0.1')")
+    .option('--username <name>', `basic-auth user; the password comes from ${PASSWORD_ENV}`)
+    .option('--no-auth', 'no auth: anyone who can reach the port reads inputs and retries jobs')
+    .action(
+      run((ctx, options: DashboardCommandOptions) =>
+        dashboardCommand(ctx, options, io.env, io.stopped ?? signalled()),
+      ),
+    )
 
   try {
     if (argv.length === 0) {
@@ -211,6 +230,14 @@ function report(io: CliIo, err: unknown): number {
   }
   io.stderr.write(`error: ${typeof code === 'string' ? `[${code}] ` : ''}${text}\n`)
   return code === 'AFTERWARD_JOB_NOT_FOUND' ? EXIT.NOT_FOUND : EXIT.NOT_FOUND
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function signalled(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
 }
 
 function processIo(): CliIo {
