@@ -52,6 +52,11 @@ describe.concurrent.each(['fastify-signup', 'express-signup'])('pnpm demo (%s)',
     expect(output).toContain('✓ deduplicated: 2 jobs deferred, 0 stored')
     expect(output).toMatch(/→ 502 .*\n.*\n {3}✓ its job was dropped/)
     expect(output).not.toContain('✗')
+    // It ends with the CLI command that shows the order's jobs, and what it prints.
+    expect(output).toMatch(
+      /\$ pnpm afterward request [0-9a-f-]{36}\n {2}Request [0-9a-f-]{36}: 2 jobs: 2 completed\n/,
+    )
+    expect(output).toMatch(/\n {2}[0-9a-f-]{36} {2}send-order-confirmation {2}completed {2}3\/4 /)
 
     const mailbox = join(cwd, '.demo/demo/mailbox')
     const mails = readdirSync(mailbox).map((name) => readFileSync(join(mailbox, name), 'utf8'))

@@ -9,6 +9,7 @@ import { createServices } from '../services.js'
 import { loadSettings } from '../settings.js'
 import { Report } from './report.js'
 import { runScenario } from './scenario.js'
+import { requestInCli } from './cli.js'
 
 /**
  * Runs the demo; resolves with the exit code (or never, with `--serve`).
@@ -52,8 +53,9 @@ export async function runDemo(
   )
 
   const report = new Report()
+  let shown: string | undefined
   try {
-    await runScenario(
+    shown = await runScenario(
       app.url,
       services,
       report,
@@ -66,6 +68,8 @@ export async function runDemo(
   const where = (path: string | undefined) =>
     path === undefined ? '' : relative(process.cwd(), path) || '.'
   console.log(report.toString())
+  if (shown !== undefined)
+    console.log(`\n${await requestInCli(services.afterward, shown, settings.redisUrl)}`)
   console.log('')
   if (services.mailer.mailbox !== undefined)
     console.log(`Emails: ${where(services.mailer.mailbox)}/*.eml (open them with any mail client)`)

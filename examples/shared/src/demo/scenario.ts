@@ -17,7 +17,8 @@ function mailsAbout(mailbox: string | undefined, subject: string): string[] {
 
 /**
  * Runs every step against the app at `url` and records the outcomes in `report`. `tag` makes
- * the email and order key unique in a database that earlier runs used (`--use-env`).
+ * the email and order key unique in a database that earlier runs used (`--use-env`). Resolves
+ * with the order's request id, whose jobs the demo shows through the CLI at the end.
  *
  * @example
  * await runScenario(app.url, services, report, '')
@@ -27,7 +28,7 @@ export async function runScenario(
   services: Services,
   report: Report,
   tag: string,
-): Promise<void> {
+): Promise<string> {
   const { afterward, db, mailer, settings } = services
   const flakyAttempts = mailer.mailbox === undefined ? 1 : settings.mailFailures + 1
   const ids = (exchange: Exchange): string[] =>
@@ -118,4 +119,5 @@ export async function runScenario(
     bad.status === 400 && message.includes('send-welcome-email'),
     `refused at defer time, nothing stored: ${message}`,
   )
+  return first.requestId
 }
