@@ -53,11 +53,17 @@ describe.concurrent.each(['fastify-signup', 'express-signup'])('pnpm demo (%s)',
     expect(output).toMatch(/→ 502 .*\n.*\n {3}✓ its job was dropped/)
     expect(output).not.toContain('✗')
     expect(output).toMatch(
-      /✓ the dashboard shows the request's jobs .*\(200; 401 without the password\)/,
+      /✓ the dashboard shows them at \/afterward\/requests\/.*\(200; 401 without the password\)/,
     )
+    // It ends with the dashboard link of the order's request, the one the CLI shows too.
     expect(output).toMatch(
-      /Request 1's jobs \(POST \/signup, request ([0-9a-f-]{36})\):\n {2}dashboard: http:\/\/127\.0\.0\.1:\d+\/afterward\/requests\/\1 \(user admin, password \S+;/,
+      /\$ pnpm afterward request ([0-9a-f-]{36})\n[^]*\nThe order's jobs, in the dashboard \(served while the app runs: pnpm dev keeps it up\):\n {2}http:\/\/127\.0\.0\.1:\d+\/afterward\/requests\/\1 {2}\(user admin, password \S+\)/,
     )
+    // It ends with the CLI command that shows the order's jobs, and what it prints.
+    expect(output).toMatch(
+      /\$ pnpm afterward request [0-9a-f-]{36}\n {2}Request [0-9a-f-]{36}: 2 jobs: 2 completed\n/,
+    )
+    expect(output).toMatch(/\n {2}[0-9a-f-]{36} {2}send-order-confirmation {2}completed {2}3\/4 /)
 
     const mailbox = join(cwd, '.demo/demo/mailbox')
     const mails = readdirSync(mailbox).map((name) => readFileSync(join(mailbox, name), 'utf8'))

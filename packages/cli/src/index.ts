@@ -1,3 +1,3 @@
-export { runCli } from './program.js'
-export type { CliIo } from './program.js'
+export { processIo, runCli } from './program.js'
+export type { CliIo, RunCliOptions } from './program.js'
 export { CONFIG_NAMES } from './load.js'

@@ -4,7 +4,15 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { pino } from 'pino'
-import { bullmq, createAfterward, redactInput, type Afterward, type JobInfo } from '@afterward/core'
+import {
+  AfterwardError,
+  ErrorCode,
+  bullmq,
+  createAfterward,
+  redactInput,
+  type Afterward,
+  type JobInfo,
+} from '@afterward/core'
 import { UsageError } from './usage-error.js'
 
 /** Config file names looked for in the working directory, in this order. */
@@ -106,7 +114,19 @@ function readOnly(source: Source): Loaded {
     ...(source.redact === undefined ? {} : { redact: source.redact }),
   })
   const from = source.redis !== undefined ? hideSecret(source.redis) : hideSecret(source.postgres!)
-  return { afterward, readOnly: true, from }
+  // Read-only for every user of the instance, the dashboard's buttons included.
+  const refuse = (): Promise<never> =>
+    Promise.reject(
+      new AfterwardError(
+        ErrorCode.CONFIG_INVALID,
+        `This is a read-only view of ${from}: run the CLI with your config (--config afterward.config.ts) to retry or remove jobs.`,
+      ),
+    )
+  return {
+    afterward: { ...afterward, jobs: { ...afterward.jobs, retry: refuse, remove: refuse } },
+    readOnly: true,
+    from,
+  }
 }
 
 /** The same instance, its reads also hiding `paths` (after its own `redact`). */

@@ -2,6 +2,7 @@
 // file under commands/. Returns an exit code instead of exiting, so tests and wrappers can call it.
 import { createInterface } from 'node:readline/promises'
 import { Command, CommanderError } from 'commander'
+import type { Afterward } from '@afterward/core'
 import { EXIT, type CommandContext } from './context.js'
 import type { Output } from './format.js'
 import { loadAfterward, redactPaths, type Source } from './load.js'
@@ -12,6 +13,11 @@ import { removeCommand } from './commands/remove.js'
 import { requestCommand } from './commands/request.js'
 import { retryCommand, type RetryOptions } from './commands/retry.js'
 import { statsCommand } from './commands/stats.js'
+import {
+  dashboardCommand,
+  PASSWORD_ENV,
+  type DashboardCommandOptions,
+} from './commands/dashboard.js'
 
 /** Where the command reads and writes; `process`'s own by default. */
 export interface CliIo {
@@ -20,6 +26,8 @@ export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean }
   cwd: string
   env: NodeJS.ProcessEnv
+  /** Resolves when a long-running command (`dashboard`) should stop: SIGINT or SIGTERM. */
+  stopped?: Promise<unknown>
 }
 
 interface GlobalOptions {
@@ -34,22 +42,42 @@ interface GlobalOptions {
   color?: boolean
 }
 
+/** Options of `runCli`. */
+export interface RunCliOptions {
+  /**
+   * The instance to work on, instead of finding one (`--config`, `--redis`, ...); the caller
+   * keeps it open. For scripts and demos that already hold their app's instance.
+   * @defaultValue found from the arguments, the working directory and the environment
+   */
+  afterward?: Afterward
+}
+
 /**
  * Runs `afterward` with `argv` (the arguments after the program name) and resolves with its
  * exit code: 0 found or done, 1 not found (or the operation failed), 2 usage error.
  *
  * @example
  * process.exitCode = await runCli(['request', 'req-42', '--json'])
+ * // or, on an instance you hold, printing to a string:
+ * let text = ''
+ * await runCli(['request', requestId], { ...processIo(), stdout: { write: (t: string) => (text += t) } }, { afterward })
  */
-export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo = processIo(),
+  options: RunCliOptions = {},
+): Promise<number> {
   let code: number = EXIT.OK
+  const instance = options.afterward
   const program = new Command('afterward')
   const run =
     <A extends unknown[]>(command: (ctx: CommandContext, ...args: A) => Promise<number>) =>
     async (...args: unknown[]): Promise<void> => {
       const cmd = args.at(-1) as Command
       const options = cmd.optsWithGlobals<GlobalOptions>()
-      code = await withContext(io, options, (ctx) => command(ctx, ...(args.slice(0, -1) as A)))
+      code = await withContext(io, options, instance, (ctx) =>
+        command(ctx, ...(args.slice(0, -1) as A)),
+      )
     }
 
   program
@@ -134,6 +162,18 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       'per queue, jobs in each state; per task, live jobs and those finished in the last hour',
     )
     .action(run((ctx) => statsCommand(ctx)))
+  program
+    .command('dashboard')
+    .description('serve the dashboard (@afterward/dashboard) on its own port, until Ctrl-C')
+    .option('-p, --port <port>', 'port to listen on', '3001')
+    .option('--host <host>', "address to listen on (default: '127.0.0.1')")
+    .option('--username <name>', `basic-auth user; the password comes from ${PASSWORD_ENV}`)
+    .option('--no-auth', 'no auth: anyone who can reach the port reads inputs and retries jobs')
+    .action(
+      run((ctx, options: DashboardCommandOptions) =>
+        dashboardCommand(ctx, options, io.env, io.stopped ?? signalled()),
+      ),
+    )
 
   try {
     if (argv.length === 0) {
@@ -155,6 +195,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
 async function withContext(
   io: CliIo,
   options: GlobalOptions,
+  given: Afterward | undefined,
   command: (ctx: CommandContext) => Promise<number>,
 ): Promise<number> {
   const source: Source = {
@@ -165,7 +206,9 @@ async function withContext(
     schema: options.schema,
     redact: options.redact === undefined ? undefined : redactPaths(options.redact),
   }
-  const loaded = await loadAfterward(source, io.cwd, io.env)
+  const loaded = given
+    ? { afterward: given, readOnly: false, from: 'the given instance' }
+    : await loadAfterward(source, io.cwd, io.env)
   const output: Output = {
     out: (text) => void io.stdout.write(`${text}\n`),
     err: (text) => void io.stderr.write(`${text}\n`),
@@ -185,7 +228,7 @@ async function withContext(
   try {
     return await command(ctx)
   } finally {
-    await loaded.afterward.close()
+    if (!given) await loaded.afterward.close()
   }
 }
 
@@ -213,7 +256,16 @@ function report(io: CliIo, err: unknown): number {
   return code === 'AFTERWARD_JOB_NOT_FOUND' ? EXIT.NOT_FOUND : EXIT.NOT_FOUND
 }
 
-function processIo(): CliIo {
+/** Resolves on the first SIGINT or SIGTERM. */
+function signalled(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', resolve)
+    process.once('SIGTERM', resolve)
+  })
+}
+
+/** The process's own stdout, stderr, stdin, working directory and environment. */
+export function processIo(): CliIo {
   return {
     stdout: process.stdout,
     stderr: process.stderr,

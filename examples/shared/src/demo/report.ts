@@ -7,8 +7,6 @@ export class Report {
   readonly lines: string[] = []
   passed = 0
   failed = 0
-  /** The request whose jobs the demo points to at the end (the signup). */
-  featuredRequest: string | undefined
 
   /** A numbered request line: `2. POST /orders → 201 in 12 ms (request 7c1f…)`. */
   request(step: number, exchange: Exchange, note: string): void {

@@ -9,6 +9,7 @@ import { createServices } from '../services.js'
 import { loadSettings } from '../settings.js'
 import { Report } from './report.js'
 import { runScenario } from './scenario.js'
+import { requestInCli } from './cli.js'
 
 /**
  * Runs the demo; resolves with the exit code (or never, with `--serve`).
@@ -52,8 +53,9 @@ export async function runDemo(
   )
 
   const report = new Report()
+  let shown: string | undefined
   try {
-    await runScenario(
+    shown = await runScenario(
       app.url,
       services,
       report,
@@ -66,21 +68,22 @@ export async function runDemo(
   const where = (path: string | undefined) =>
     path === undefined ? '' : relative(process.cwd(), path) || '.'
   console.log(report.toString())
+  if (shown !== undefined) {
+    console.log(`\n${await requestInCli(services.afterward, shown, settings.redisUrl)}`)
+    const { username, password } = settings.dashboard
+    console.log(
+      [
+        `\nThe order's jobs, in the dashboard${keepServing ? '' : ' (served while the app runs: pnpm dev keeps it up)'}:`,
+        `  ${app.url}/afterward/requests/${encodeURIComponent(shown)}  (user ${username}, password ${password})`,
+      ].join('\n'),
+    )
+  }
   console.log('')
   if (services.mailer.mailbox !== undefined)
     console.log(`Emails: ${where(services.mailer.mailbox)}/*.eml (open them with any mail client)`)
   console.log(
     `Logs:   ${where(logFile)} (every enqueue, attempt, retry and completion, with job and request ids)`,
   )
-  if (report.featuredRequest !== undefined) {
-    const { username, password } = settings.dashboard
-    console.log(
-      [
-        `\nRequest 1's jobs (POST /signup, request ${report.featuredRequest}):`,
-        `  dashboard: ${app.url}/afterward/requests/${encodeURIComponent(report.featuredRequest)} (user ${username}, password ${password}${keepServing ? '' : '; served while the app runs: pnpm dev keeps it up'})`,
-      ].join('\n'),
-    )
-  }
   console.log(
     report.failed === 0
       ? `All ${report.passed} checks passed in ${seconds} s.`

@@ -17,7 +17,8 @@ function mailsAbout(mailbox: string | undefined, subject: string): string[] {
 
 /**
  * Runs every step against the app at `url` and records the outcomes in `report`. `tag` makes
- * the email and order key unique in a database that earlier runs used (`--use-env`).
+ * the email and order key unique in a database that earlier runs used (`--use-env`). Resolves
+ * with the order's request id, whose jobs the demo shows through the CLI at the end.
  *
  * @example
  * await runScenario(app.url, services, report, '')
@@ -27,7 +28,7 @@ export async function runScenario(
   services: Services,
   report: Report,
   tag: string,
-): Promise<void> {
+): Promise<string> {
   const { afterward, db, mailer, settings } = services
   const flakyAttempts = mailer.mailbox === undefined ? 1 : settings.mailFailures + 1
   const ids = (exchange: Exchange): string[] =>
@@ -49,21 +50,6 @@ export async function runScenario(
   report.check(
     user?.welcomeEmailSentAt != null,
     `user.welcomeEmailSentAt recorded by the task in its Prisma context`,
-  )
-  // The dashboard shows the same, behind its password.
-  report.featuredRequest = signup.requestId
-  const page = `${url}/afterward/requests/${encodeURIComponent(signup.requestId)}`
-  const { username, password } = settings.dashboard
-  const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
-  const shown = await fetch(page, { headers: { authorization } })
-  const html = await shown.text()
-  const anonymous = await fetch(page)
-  report.check(
-    shown.status === 200 &&
-      html.includes('send-welcome-email') &&
-      html.includes('completed') &&
-      anonymous.status === 401,
-    `the dashboard shows the request's jobs at /afterward/requests/${signup.requestId.slice(0, 8)}… (${shown.status}; ${anonymous.status} without the password)`,
   )
   if (mailer.mailbox !== undefined) {
     const mails = mailsAbout(mailer.mailbox, 'Welcome, Ada')
@@ -100,6 +86,21 @@ export async function runScenario(
     stored?.confirmationSentAt != null && stored.stockReservedAt != null,
     'order.confirmationSentAt and order.stockReservedAt recorded',
   )
+  // The dashboard shows the order's jobs too, behind its password.
+  const page = `${url}/afterward/requests/${encodeURIComponent(first.requestId)}`
+  const { username, password } = settings.dashboard
+  const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`
+  const shown = await fetch(page, { headers: { authorization } })
+  const html = await shown.text()
+  const anonymous = await fetch(page)
+  report.check(
+    shown.status === 200 &&
+      html.includes('2 jobs: 2 completed') &&
+      html.includes('send-order-confirmation') &&
+      html.includes('reserve-stock') &&
+      anonymous.status === 401,
+    `the dashboard shows them at /afterward/requests/${first.requestId.slice(0, 8)}… (${shown.status}; ${anonymous.status} without the password)`,
+  )
   report.request(3, again, 'same order key again while its jobs are still waiting')
   report.check(again.status === 200, 'same order returned (200)')
   const duplicates = await afterward.jobs.byRequest(again.requestId)
@@ -133,4 +134,5 @@ export async function runScenario(
     bad.status === 400 && message.includes('send-welcome-email'),
     `refused at defer time, nothing stored: ${message}`,
   )
+  return first.requestId
 }

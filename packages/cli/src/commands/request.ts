@@ -1,5 +1,6 @@
 import type { JobInfo } from '@afterward/core'
 import { EXIT, type CommandContext } from '../context.js'
+import { STATES } from './list.js'
 import {
   attempts,
   duration,
@@ -64,8 +65,9 @@ export async function requestCommand(ctx: CommandContext, requestId: string): Pr
 
 /** `3 jobs: 2 completed, 1 failed`. */
 export function summary(jobs: readonly JobInfo[]): string {
-  const byState = new Map<string, number>()
-  for (const job of jobs) byState.set(job.state, (byState.get(job.state) ?? 0) + 1)
-  const parts = [...byState].map(([name, n]) => `${n} ${name}`)
+  const parts = STATES.flatMap((name) => {
+    const n = jobs.filter((job) => job.state === name).length
+    return n === 0 ? [] : [`${n} ${name}`]
+  })
   return `${jobs.length} job${jobs.length === 1 ? '' : 's'}: ${parts.join(', ')}`
 }
