@@ -1,8 +1,10 @@
-// The three ways to serve the dashboard, each on a real server on an ephemeral port: the Fastify
-// plugin under /afterward, the Express middleware under /afterward, and startDashboard.
+// The ways to serve the dashboard, each on a real server on an ephemeral port: the Fastify
+// plugin under /afterward, the Express middleware under /afterward (Express 5 and 4), and
+// startDashboard.
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
+import express4 from 'express4'
 import Fastify from 'fastify'
 import {
   dashboardMiddleware,
@@ -33,24 +35,27 @@ export const fastifyHost: Host = {
   },
 }
 
-export const expressHost: Host = {
-  name: 'Express',
-  async serve(options) {
-    const app = express()
-    app.use('/afterward', dashboardMiddleware(options))
-    const server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s))
-    })
-    const { port } = server.address() as AddressInfo
-    return {
-      url: `http://127.0.0.1:${port}/afterward`,
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve())
-          server.closeAllConnections()
-        }),
-    }
-  },
+/** The Express middleware under /afterward, on Express 5 or, with `express4`, Express 4. */
+function expressHost(name: string, makeApp: typeof express): Host {
+  return {
+    name,
+    async serve(options) {
+      const app = makeApp()
+      app.use('/afterward', dashboardMiddleware(options))
+      const server = await new Promise<Server>((resolve) => {
+        const s = app.listen(0, '127.0.0.1', () => resolve(s))
+      })
+      const { port } = server.address() as AddressInfo
+      return {
+        url: `http://127.0.0.1:${port}/afterward`,
+        close: () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve())
+            server.closeAllConnections()
+          }),
+      }
+    },
+  }
 }
 
 export const standaloneHost: Host = {
@@ -61,7 +66,12 @@ export const standaloneHost: Host = {
   },
 }
 
-export const hosts: Host[] = [fastifyHost, expressHost, standaloneHost]
+export const hosts: Host[] = [
+  fastifyHost,
+  expressHost('Express 5', express),
+  expressHost('Express 4', express4),
+  standaloneHost,
+]
 
 /** `Authorization` header for basic auth. */
 export function basic(username: string, password: string): string {
