@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { register as globalRegistry, type Registry } from 'prom-client'
-import { checkRegistry } from './options.js'
+import { register as globalRegistry } from 'prom-client'
+import { checkRegistry, type MetricsRegistry } from './options.js'
 
 /** Options of `metricsHandler` (Express, or any Node.js `(req, res)` server). */
 export interface MetricsHandlerOptions {
@@ -8,7 +8,7 @@ export interface MetricsHandlerOptions {
    * The registry whose metrics the handler answers with: `afterwardMetrics(...).registry`.
    * @defaultValue prom-client's global `register`
    */
-  registry?: Registry
+  registry?: MetricsRegistry
 }
 
 /** A request handler that Express (4 and 5) and Node.js's `http` module both accept. */

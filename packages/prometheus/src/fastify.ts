@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
-import { register as globalRegistry, type Registry } from 'prom-client'
-import { checkRegistry, configError } from './options.js'
+import { register as globalRegistry } from 'prom-client'
+import { checkRegistry, configError, type MetricsRegistry } from './options.js'
 
 /** Options of `metricsPlugin` (Fastify). */
 export interface MetricsPluginOptions {
@@ -9,7 +9,7 @@ export interface MetricsPluginOptions {
    * The registry whose metrics the route answers with: `afterwardMetrics(...).registry`.
    * @defaultValue prom-client's global `register`
    */
-  registry?: Registry
+  registry?: MetricsRegistry
   /** Path of the route, below the prefix the plugin is registered with. @defaultValue '/metrics' */
   url?: string
 }

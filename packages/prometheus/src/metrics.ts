@@ -1,6 +1,11 @@
-import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, register as globalRegistry } from 'prom-client'
 import type { Afterward, JobEvent } from '@afterward/core'
-import { checkMetricsOptions, configError, type MetricsBuckets } from './options.js'
+import {
+  checkMetricsOptions,
+  configError,
+  type MetricsBuckets,
+  type MetricsRegistry,
+} from './options.js'
 
 /** Options of `afterwardMetrics`. */
 export interface AfterwardMetricsOptions {
@@ -10,7 +15,7 @@ export interface AfterwardMetricsOptions {
    * Where the metrics are registered; expose it with `metricsPlugin` or `metricsHandler`.
    * @defaultValue prom-client's global `register`
    */
-  registry?: Registry
+  registry?: MetricsRegistry
   /**
    * Start of every metric name: a valid Prometheus name ending in `_`.
    * @defaultValue 'afterward_'
@@ -23,7 +28,7 @@ export interface AfterwardMetricsOptions {
 /** What `afterwardMetrics` returns. */
 export interface AfterwardMetrics {
   /** The registry the metrics are in. */
-  readonly registry: Registry
+  readonly registry: MetricsRegistry
   /** The names of the metrics registered, such as `afterward_jobs_completed_total`. */
   readonly names: readonly string[]
   /** Unsubscribes from the instance's events and removes the metrics from the registry. */
@@ -176,7 +181,7 @@ export function afterwardMetrics(options: AfterwardMetricsOptions): AfterwardMet
   }
 }
 
-function checkNamesFree(registry: Registry, names: readonly string[]): void {
+function checkNamesFree(registry: MetricsRegistry, names: readonly string[]): void {
   const taken = names.find((n) => registry.getSingleMetric(n) !== undefined)
   if (taken !== undefined) {
     throw configError(

@@ -1,5 +1,8 @@
-import type { Registry } from 'prom-client'
+import type { OpenMetricsContentType, PrometheusContentType, Registry } from 'prom-client'
 import { AfterwardError, ErrorCode, type Afterward } from '@afterward/core'
+
+/** A prom-client registry, in the Prometheus text format (the default) or OpenMetrics. */
+export type MetricsRegistry = Registry<PrometheusContentType> | Registry<OpenMetricsContentType>
 
 /** Upper bounds of the histograms' buckets, in seconds, in increasing order. */
 export interface MetricsBuckets {
@@ -27,7 +30,7 @@ const PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*_$/
 export function checkMetricsOptions(
   options: {
     afterward: Afterward
-    registry?: Registry
+    registry?: MetricsRegistry
     prefix?: string
     buckets?: MetricsBuckets
   } | null,
@@ -71,8 +74,11 @@ export function checkMetricsOptions(
 }
 
 /** Throws unless `registry` looks like a prom-client `Registry`. */
-export function checkRegistry(registry: unknown, where: string): asserts registry is Registry {
-  const r = registry as Partial<Registry> | null
+export function checkRegistry(
+  registry: unknown,
+  where: string,
+): asserts registry is MetricsRegistry {
+  const r = registry as Partial<MetricsRegistry> | null
   if (
     typeof r?.metrics !== 'function' ||
     typeof r.registerMetric !== 'function' ||
