@@ -82,7 +82,7 @@ export function afterwardMetrics(options: AfterwardMetricsOptions): AfterwardMet
   )
   const enqueueFailures = counter(
     'jobs_enqueue_failures_total',
-    'Jobs the broker did not store (down, refused, or slower than enqueueTimeout); their request was answered 503.',
+    'Jobs the broker did not store (down, refused, or slower than enqueueTimeout); with the default flush, their request was answered 503.',
   )
   const discarded = counter(
     'jobs_discarded_total',
