@@ -8,7 +8,7 @@ export default defineConfig({
     // Tests run against the TypeScript sources, never a stale dist/ build.
     alias: [
       {
-        find: /^@afterward\/(core|fastify|express|prisma|prometheus)$/,
+        find: /^@afterward\/(core|fastify|express|prisma|otel|prometheus)$/,
         replacement: `${packagesDir}$1/src/index.ts`,
       },
     ],

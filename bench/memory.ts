@@ -2,7 +2,13 @@
 // against a plain async loop over the same number of work items, measured in the same run.
 //   pnpm exec tsx bench/memory.ts   (JOBS=100000 BENCH_RUNS=5)
 import { pino, type Logger } from 'pino'
-import { createAfterward, defineTask, memory, type Afterward } from '@afterward/core'
+import {
+  createAfterward,
+  defineTask,
+  memory,
+  type Afterward,
+  type AfterwardEventName,
+} from '@afterward/core'
 import { reportRate, sampleTimed, timed } from './stats.js'
 
 const jobs = Number(process.env.JOBS ?? 100_000)
@@ -21,13 +27,29 @@ const task = defineTask({ name: 'noop', run: (input: { i: number }) => void noop
 const asyncTask = defineTask({ name: 'async-noop', run: (input: { i: number }) => noop(input.i) })
 type NoopTask = typeof task | typeof asyncTask
 
-function instance(logger: Logger = silent): { afterward: Afterward; drain(): Promise<void> } {
+const EVENTS: AfterwardEventName[] = [
+  'deferred',
+  'discarded',
+  'enqueued',
+  'enqueue-failed',
+  'started',
+  'retrying',
+  'completed',
+  'failed',
+  'handed-back',
+]
+let heard = 0
+
+/** `listening`: a no-op listener on every lifecycle event, to price the events themselves. */
+function instance(
+  logger: Logger = silent,
+  listening = false,
+): { afterward: Afterward; drain(): Promise<void> } {
   // keepFinished at its default: past 10,000 jobs the bench pays for eviction too.
   const driver = memory()
-  return {
-    afterward: createAfterward({ tasks: [task, asyncTask], driver, logger }),
-    drain: () => driver.drain(),
-  }
+  const afterward = createAfterward({ tasks: [task, asyncTask], driver, logger })
+  if (listening) for (const name of EVENTS) afterward.on(name, () => void heard++)
+  return { afterward, drain: () => driver.drain() }
 }
 
 /** Defers `jobs` jobs in scopes of `size`, flushing (and awaiting) each scope in turn. */
@@ -69,16 +91,18 @@ const drainWith = (concurrency: number, logger?: Logger, t?: NoopTask) => async 
   return ms
 }
 
-const endToEnd = (size: number, concurrency: number, logger?: Logger) => async () => {
-  const { afterward, drain } = instance(logger)
-  await afterward.worker({ concurrency }).start()
-  const ms = await timed(async () => {
-    await deferAll(afterward, size)
-    await drain()
-  })
-  await afterward.close()
-  return ms
-}
+const endToEnd =
+  (size: number, concurrency: number, logger?: Logger, listening = false) =>
+  async () => {
+    const { afterward, drain } = instance(logger, listening)
+    await afterward.worker({ concurrency }).start()
+    const ms = await timed(async () => {
+      await deferAll(afterward, size)
+      await drain()
+    })
+    await afterward.close()
+    return ms
+  }
 
 const rows = (entries: [name: string, times: number[], baseline?: string][]) =>
   entries.map(([name, times, baseline]) => ({ name, times, items: jobs, baseline }))
@@ -131,6 +155,11 @@ reportRate(
     ['scopes of 1', await sampleTimed(endToEnd(1, 50), runs), both],
     ['scopes of 10', await sampleTimed(endToEnd(10, 50), runs), both],
     ['scopes of 10, logger at info', await sampleTimed(endToEnd(10, 50, info), runs), both],
+    [
+      'scopes of 10, a listener on every event',
+      await sampleTimed(endToEnd(10, 50, silent, true), runs),
+      both,
+    ],
   ]),
 )
-if (sink < 0) console.log(sink) // keeps the baseline's work observable
+if (sink < 0 || heard < 0) console.log(sink, heard) // keeps the work observable

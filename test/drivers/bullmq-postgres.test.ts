@@ -60,6 +60,22 @@ describe('bullmq on PostgreSQL', () => {
     })
   })
 
+  it('jobs.list and jobs.counts reject with AFTERWARD_BROKER_UNAVAILABLE', async () => {
+    const port = await freePort()
+    const afterward = instance({
+      tasks: [ping],
+      driver: bullmq({ postgres: `postgres://postgres@127.0.0.1:${port}/test` }),
+    })
+    const unavailable = {
+      code: ErrorCode.BROKER_UNAVAILABLE,
+      message: expect.stringMatching(/PostgreSQL is not reachable/),
+    }
+    await expect(afterward.jobs.list()).rejects.toMatchObject(unavailable)
+    await expect(afterward.jobs.list({ queue: 'default' })).rejects.toMatchObject(unavailable)
+    await expect(afterward.jobs.counts()).rejects.toMatchObject(unavailable)
+    await expect(afterward.jobs.counts({ queue: 'default' })).rejects.toMatchObject(unavailable)
+  })
+
   it('with migrate: false, refuses an unmigrated schema until migrateBullmqPostgres() ran', async () => {
     const postgres = { connectionString: db.url, schema: schema(), migrate: false }
     const afterward = instance({ tasks: [ping], driver: bullmq({ postgres }) })

@@ -1,7 +1,14 @@
 // BullMQ-only behaviour: what happens when Redis is missing, goes away, and comes back.
 // These tests use private Redis servers; the shared one is never stopped.
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { AfterwardEnqueueError, bullmq, defineTask } from '@afterward/core'
+import { pino } from 'pino'
+import {
+  AfterwardEnqueueError,
+  AfterwardError,
+  ErrorCode,
+  bullmq,
+  defineTask,
+} from '@afterward/core'
 import { deferred, expectFastEnqueueFailure, instance } from '../support/afterward.js'
 import { freePort, startRedisServer } from '../support/redis.js'
 
@@ -29,6 +36,25 @@ describe('bullmq driver when Redis is not there', () => {
       enqueueTimeout: 500,
     })
     await expectFastEnqueueFailure(() => afterward.enqueue(ping, 1), /Check that it is reachable/)
+  })
+
+  it('jobs.list and jobs.counts reject with AFTERWARD_BROKER_UNAVAILABLE', async () => {
+    const port = await freePort()
+    const afterward = instance({
+      tasks: [ping],
+      driver: bullmq({ connection: `redis://127.0.0.1:${port}` }),
+    })
+    const unavailable = {
+      code: ErrorCode.BROKER_UNAVAILABLE,
+      message: expect.stringMatching(/Redis/),
+    }
+    // Together: a read waits a few seconds for Redis to come back, and they share that wait.
+    await Promise.all([
+      expect(afterward.jobs.list()).rejects.toMatchObject(unavailable),
+      expect(afterward.jobs.list({ queue: 'default' })).rejects.toMatchObject(unavailable),
+      expect(afterward.jobs.counts()).rejects.toMatchObject(unavailable),
+      expect(afterward.jobs.counts({ queue: 'default' })).rejects.toMatchObject(unavailable),
+    ])
   })
 
   it('fails fast while Redis is down and stores jobs again once it is back', async () => {
@@ -78,5 +104,56 @@ describe('bullmq driver when Redis is not there', () => {
     await eventually(() => afterward.enqueue(task, 2))
     await second.promise
     expect(seen).toEqual([1, 2])
+  })
+})
+
+describe('bullmq driver on a Redis that may evict keys', () => {
+  it('logs an error when a worker starts, and refuses to start with requireNoEviction', async () => {
+    const redis = await startRedisServer({ 'maxmemory-policy': 'allkeys-lru' })
+    onTestFinished(() => redis.stop())
+    const lines: { level: number; msg: string; maxmemoryPolicy?: string }[] = []
+    const logger = pino(
+      { level: 'error' },
+      { write: (l: string) => void lines.push(JSON.parse(l)) },
+    )
+    const warned = instance({ tasks: [ping], driver: bullmq({ connection: redis.url }), logger })
+    await warned.worker().start()
+    expect(lines).toEqual([
+      expect.objectContaining({
+        maxmemoryPolicy: 'allkeys-lru',
+        msg: expect.stringContaining('noeviction'),
+      }),
+    ])
+
+    const strict = instance({
+      tasks: [ping],
+      driver: bullmq({ connection: redis.url, requireNoEviction: true }),
+    })
+    const refused = await strict
+      .worker()
+      .start()
+      .catch((err: unknown) => err)
+    expect(refused).toBeInstanceOf(AfterwardError)
+    expect(refused).toMatchObject({ code: 'AFTERWARD_CONFIG_INVALID' })
+    expect((refused as Error).message).toContain("maxmemory-policy is 'allkeys-lru'")
+  })
+
+  it('starts quietly on a Redis with noeviction', async () => {
+    const redis = await startRedisServer({ 'maxmemory-policy': 'noeviction' })
+    onTestFinished(() => redis.stop())
+    const lines: unknown[] = []
+    const logger = pino(
+      { level: 'error' },
+      { write: (l: string) => void lines.push(JSON.parse(l)) },
+    )
+    const afterward = instance({
+      tasks: [ping],
+      driver: bullmq({ connection: redis.url, requireNoEviction: true }),
+      logger,
+    })
+    await afterward.worker().start()
+    const { id } = await afterward.enqueue(ping, 1)
+    expect(await afterward.jobs.wait(id)).toMatchObject({ state: 'completed' })
+    expect(lines).toEqual([])
   })
 })

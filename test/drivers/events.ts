@@ -157,9 +157,11 @@ export function eventConformance(name: string, makeDriver: () => Driver): void {
     it('reports a job the worker handed back at shutdown, then its run to completion', async () => {
       const first = deferred()
       let runs = 0
+      const redelivered: boolean[] = []
       const task = defineTask({
         name: 'stubborn',
         async run(_input: void, ctx) {
+          redelivered.push(ctx.job.redelivered)
           if (++runs === 1) {
             first.resolve()
             await new Promise((r) => ctx.signal.addEventListener('abort', r))
@@ -177,8 +179,10 @@ export function eventConformance(name: string, makeDriver: () => Driver): void {
       await afterward.worker().start()
       await afterward.jobs.wait(id)
       expect(without('enqueued', names(seen, id)).slice(3)).toEqual(['started', 'completed'])
-      // The attempt handed back does not count: the run that completed is attempt 1 again.
+      // The attempt handed back does not count: the run that completed is attempt 1 again, and
+      // it knows that an earlier run was cut off.
       expect(seen.at(-1)).toMatchObject({ name: 'completed', attempt: 1 })
+      expect(redelivered).toEqual([false, true])
     })
 
     it('a listener that throws or rejects is logged and breaks nothing; on() returns an unsubscribe', async () => {

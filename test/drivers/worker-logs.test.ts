@@ -41,12 +41,14 @@ describe('worker logs and ctx', () => {
     // memory() may start a job before the enqueue line is written: that line is checked apart.
     const about = (jobId: string) =>
       lines
-        .filter((l) => l.jobId === jobId && l.msg !== 'job enqueued')
+        .filter((l) => l.jobId === jobId && l.msg !== 'job enqueued' && l.msg !== 'job deferred')
         .map((l) => [l.level, l.msg])
-    const enqueued = (jobId: string) =>
-      lines.filter((l) => l.jobId === jobId && l.msg === 'job enqueued').map((l) => l.level)
-    expect(enqueued(okJob.id)).toEqual([DEBUG])
-    expect(enqueued(flakyJob.id)).toEqual([DEBUG])
+    const levelsOf = (jobId: string, msg: string) =>
+      lines.filter((l) => l.jobId === jobId && l.msg === msg).map((l) => l.level)
+    for (const job of [okJob, flakyJob]) {
+      expect(levelsOf(job.id, 'job deferred')).toEqual([DEBUG])
+      expect(levelsOf(job.id, 'job enqueued')).toEqual([DEBUG])
+    }
     expect(about(okJob.id)).toEqual([
       [DEBUG, 'job started'],
       [DEBUG, 'job completed'],
@@ -61,6 +63,39 @@ describe('worker logs and ctx', () => {
     expect(completed).toMatchObject({ task: 'ok', attempt: 1, requestId: 'req-logs' })
     expect(completed?.ms).toEqual(expect.any(Number))
     expect(lines.find((l) => l.msg === 'worker started')?.level).toBe(INFO)
+  })
+
+  it("logs each event of one request's jobs once, with job id, task, attempt, request id and trace id", async () => {
+    const { logger, lines } = capturing('debug')
+    const ok = defineTask({ name: 'traced', run: () => undefined })
+    const driver = memory()
+    const afterward = instance({ tasks: [ok], driver, logger })
+    await afterward.worker().start()
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+    const trace = { traceparent: `00-${traceId}-00f067aa0ba902b7-01` }
+    const kept = afterward.scope({ requestId: 'req-kept', trace })
+    const job = kept.defer(ok)
+    await kept.flush()
+    await driver.drain()
+    const dropped = afterward.scope({ requestId: 'req-dropped', trace })
+    const gone = dropped.defer(ok)
+    dropped.discard()
+
+    const of = (jobId: string) => lines.filter((l) => l.jobId === jobId)
+    expect(
+      of(job.id)
+        .map((l) => l.msg)
+        .sort(),
+    ).toEqual(['job completed', 'job deferred', 'job enqueued', 'job started'].sort())
+    for (const line of of(job.id)) {
+      expect(line).toMatchObject({ task: 'traced', requestId: 'req-kept', traceId })
+    }
+    expect(of(job.id).find((l) => l.msg === 'job started')).toMatchObject({ attempt: 1 })
+    expect(of(gone.id).map((l) => [l.level, l.msg])).toEqual([
+      [DEBUG, 'job deferred'],
+      [DEBUG, 'job discarded'],
+    ])
+    expect(of(gone.id)[1]).toMatchObject({ requestId: 'req-dropped', traceId })
   })
 
   it('writes no per-job line at info for jobs that succeed', async () => {

@@ -9,6 +9,7 @@ import {
   type AfterwardOptions,
   type Driver,
   type JobRecord,
+  type Priority,
 } from '@afterward/core'
 
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
@@ -84,21 +85,33 @@ export async function expectFastEnqueueFailure(
  */
 export function jobRecord(
   task: string,
-  { requestId, queue = 'default' }: { requestId?: string; queue?: string } = {},
+  {
+    requestId,
+    queue = 'default',
+    createdAt = Date.now(),
+    delay = 0,
+    priority = 'normal',
+  }: {
+    requestId?: string
+    queue?: string
+    createdAt?: number
+    delay?: number
+    priority?: Priority
+  } = {},
 ): JobRecord {
   return {
     id: randomUUID(),
     task,
     input: null,
     requestId,
-    createdAt: Date.now(),
+    createdAt,
     trace: undefined,
     options: {
       attempts: 1,
       backoff: { type: 'fixed', delay: 10, jitter: 0 },
       timeout: undefined,
-      delay: 0,
-      priority: 'normal',
+      delay,
+      priority,
       key: undefined,
       queue,
     },

@@ -6,6 +6,7 @@ import type { JobOptions } from './options.js'
 import type { AnyTask, DeferArgs } from './task.js'
 import { DeferScope, type DeferScopeOptions } from './defer-scope.js'
 import { AfterwardError, ErrorCode } from './errors.js'
+import { composeInstrumentation, type Instrumentation } from './instrumentation.js'
 import { defaultLogger } from './logger.js'
 import { Runtime } from './runtime.js'
 import { DEFAULT_MAX_INPUT_BYTES } from './validate.js'
@@ -27,6 +28,11 @@ export interface AfterwardOptions {
   maxInputBytes?: number
   /** pino logger. @defaultValue pino at `AFTERWARD_LOG_LEVEL` or `info` */
   logger?: Logger
+  /**
+   * Hooks around each defer, enqueue and attempt, for tracing (`@afterward/otel`'s
+   * `otelInstrumentation()`); the first listed wraps the others. @defaultValue `[]`
+   */
+  instrumentation?: readonly Instrumentation[]
 }
 
 /** Options of `afterward.jobs.wait`. */
@@ -58,6 +64,10 @@ export interface Afterward {
     byRequest(requestId: string): Promise<JobInfo[]>
     /** Resolves once the job completed or failed for good. */
     wait(id: string, options?: WaitOptions): Promise<JobInfo>
+    /** One page of jobs, newest first: `list({ state: 'failed', limit: 20 })`. */
+    list: Driver['list']
+    /** Per queue, how many jobs are in each state: `counts({ queue: 'emails' })`. */
+    counts: Driver['counts']
   }
   readonly tasks: ReadonlyMap<string, AnyTask>
   readonly driver: Driver
@@ -86,14 +96,16 @@ export function createAfterward(options: AfterwardOptions): Afterward {
     }
     registry.set(task.name, task)
   }
+  const log = options.logger ?? defaultLogger()
   const runtime = new Runtime({
     registry,
     driver,
-    log: options.logger ?? defaultLogger(),
+    log,
     providers: options.context ?? {},
     defaults: options.defaults,
     enqueueTimeout: options.enqueueTimeout ?? 2_000,
     maxInputBytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+    instrumentation: composeInstrumentation(options.instrumentation, log),
   })
   let closing: Promise<void> | undefined
 
@@ -115,6 +127,8 @@ export function createAfterward(options: AfterwardOptions): Afterward {
       get: (id) => driver.get(id),
       byRequest: (requestId) => driver.byRequest(requestId),
       wait: (id, waitOptions) => driver.waitFor(id, waitOptions?.timeout ?? 30_000),
+      list: (query) => driver.list(query),
+      counts: (query) => driver.counts(query),
     },
     tasks: registry,
     driver,
@@ -154,6 +168,25 @@ function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; d
   }
   if (options.maxInputBytes !== undefined && !(options.maxInputBytes > 0)) {
     throw configError('maxInputBytes must be a positive number of bytes')
+  }
+  const instrumentation: unknown = options.instrumentation
+  if (instrumentation !== undefined) {
+    if (!Array.isArray(instrumentation)) {
+      throw configError(
+        'instrumentation must be an array: instrumentation: [otelInstrumentation()]',
+      )
+    }
+    instrumentation.forEach((item: unknown, n) => {
+      const hooks = item as Record<string, unknown> | null
+      const bad = ['defer', 'enqueue', 'attempt'].find(
+        (hook) => hooks?.[hook] !== undefined && typeof hooks[hook] !== 'function',
+      )
+      if (typeof item !== 'object' || item === null || bad !== undefined) {
+        throw configError(
+          `instrumentation[${n}] must be an object whose defer, enqueue and attempt are functions or left out${bad ? ` (${bad} is not)` : ''}`,
+        )
+      }
+    })
   }
   return { tasks: options.tasks, driver: options.driver }
 }

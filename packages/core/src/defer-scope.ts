@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
 import type { EnqueueResult, JobRecord, Producer } from './driver.js'
 import type { JobOptions } from './options.js'
 import type { Runtime } from './runtime.js'
 import type { AnyTask, DeferArgs, DeferredJob } from './task.js'
 import { AfterwardError, ErrorCode } from './errors.js'
+import { jobBindings } from './logger.js'
 import { jobEvent } from './runtime.js'
 
 /** Options of one defer scope (one request, or one task attempt for `ctx.defer`). */
@@ -19,6 +21,11 @@ export interface DeferScopeOptions {
    * in front of the broker (a transactional outbox, say) plugs in here.
    */
   producer?: Producer
+  /**
+   * Logger of the scope's per-job lines (`job deferred`, `job discarded`, at debug).
+   * @defaultValue the instance's logger (the HTTP adapters pass the request's)
+   */
+  log?: Logger
 }
 
 /** Scope states: `open` until `flush` or `discard` is called. */
@@ -80,8 +87,11 @@ export class DeferScope {
       // later changes to the caller's object must not reach them.
       trace: (this.#trace ??= this.#options.trace && { ...this.#options.trace }),
     })
+    runtime.instrumentation?.defer?.(record)
     this.#records.push(record)
     if (runtime.events.has('deferred')) runtime.events.emit('deferred', jobEvent(record, 0))
+    const log = this.#options.log ?? runtime.log
+    if (log.isLevelEnabled('debug')) log.debug(jobBindings(record), 'job deferred')
     return { id: record.id }
   }
 
@@ -102,7 +112,7 @@ export class DeferScope {
     const done = (): void => {
       this.#state = 'flushed'
     }
-    const enqueued = this.#runtime.enqueue(records, this.#options.producer)
+    const enqueued = this.#runtime.enqueue(records, this.#options.producer, this.#options.log)
     enqueued.then(done, done)
     return enqueued
   }
@@ -112,9 +122,13 @@ export class DeferScope {
     const records = this.#records
     this.#records = []
     if (this.#state === 'open') this.#state = 'discarded'
+    if (records.length === 0) return 0
     const { events } = this.#runtime
-    if (records.length > 0 && events.has('discarded')) {
-      for (const record of records) events.emit('discarded', jobEvent(record, 0))
+    const log = this.#options.log ?? this.#runtime.log
+    const logging = log.isLevelEnabled('debug')
+    for (const record of records) {
+      if (events.has('discarded')) events.emit('discarded', jobEvent(record, 0))
+      if (logging) log.debug(jobBindings(record), 'job discarded')
     }
     return records.length
   }

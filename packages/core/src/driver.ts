@@ -42,8 +42,24 @@ export interface JobRecord {
 
 /** A job handed to a consumer for one attempt. */
 export interface DeliveredJob extends JobRecord {
-  /** 1 for the first attempt. */
+  /** 1 for the first attempt; a run cut off by a crash or a shutdown does not count. */
   attempt: number
+  /** True when an earlier run of this attempt was cut off (crash, lost lock, shutdown). */
+  redelivered: boolean
+}
+
+/**
+ * How a durable driver finds the jobs of a worker that died: each running job holds a lock that
+ * its worker renews every `lockDuration / 2`; other workers look every `stalledInterval` for
+ * running jobs whose lock expired and put them back to run again.
+ */
+export interface StallOptions {
+  /** ms a job's lock lasts without renewal. */
+  lockDuration: number
+  /** ms between two checks for jobs whose lock expired. */
+  stalledInterval: number
+  /** Times a job may be found stalled before it fails for good instead of running again. */
+  maxStalledCount: number
 }
 
 /** For each record, in order: the id of the job that is now live for it. */
@@ -57,6 +73,8 @@ export interface EnqueueResult {
 export interface ConsumeOptions {
   queues: readonly string[]
   concurrency: number
+  /** Crash recovery settings; drivers without crashes to recover from (memory()) ignore them. */
+  stall: StallOptions
   log: Logger
   /**
    * Runs one attempt and says how it ended; never rejects. The driver carries the end out:
@@ -86,42 +104,168 @@ export interface GiveUpSignal {
 }
 
 /**
- * Enqueues jobs: the driver itself, or anything that stands in front of it (a scope's
- * `producer` option).
+ * Enqueues jobs: the side a request scope, `afterward.enqueue` and `ctx.defer` write to. Each
+ * driver is one, and anything that stands in front of a driver may be one too (a scope's
+ * `producer` option, a transactional outbox).
+ *
+ * @example
+ * // A producer in front of a driver, counting what it stores.
+ * const driver = memory()
+ * let stored = 0
+ * const counting: Producer = {
+ *   enqueue: async (records, signal) => {
+ *     const results = await driver.enqueue(records, signal)
+ *     stored += records.length
+ *     return results
+ *   },
+ * }
  */
 export interface Producer {
   /**
    * Stores all records in one round trip (per queue), or rejects having stored none. When
    * `signal` aborts first (the caller gave up: `enqueueTimeout`), the producer rejects and
    * removes whatever it stored, so that a client told "not stored" is not lied to.
-   */
-  enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]>
-}
-
-/**
- * The storage and delivery of jobs. `memory()` and `bullmq()` implement it; a driver owns its
- * connections and exposes no connection type.
- */
-export interface Driver {
-  /** `memory` or `bullmq`, for logs. */
-  readonly name: string
-  /** Whether stored jobs survive the process. */
-  readonly durable: boolean
-  /**
-   * Stores all records in one round trip (per queue), or rejects having stored none. When
-   * `signal` aborts first (the caller gave up: `enqueueTimeout`), the driver rejects and removes
-   * whatever it stored, so that a client told "not stored" is not lied to.
    *
-   * The records are handed over: a driver may keep them as they are (`memory()` does), so the
+   * The records are handed over: a producer may keep them as they are (`memory()` does), so the
    * caller must not change them afterwards. Afterward builds a fresh record, with a fresh copy of
    * the input, for every defer.
    */
   enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]>
+}
+
+/** What `jobs.list` selects. Every filter is optional; without any, every job is listed. */
+export interface JobListQuery {
+  /** Only jobs in this state, or in any of these states. @defaultValue every state */
+  state?: JobState | readonly JobState[]
+  /** Only jobs of this task (its name). @defaultValue every task */
+  task?: string
+  /** Only jobs of this queue. @defaultValue every queue */
+  queue?: string
+  /** Jobs per page, 1 to 1000. @defaultValue 50 */
+  limit?: number
+  /** The `next` of the previous page, unchanged; omit it for the first page. */
+  cursor?: string
+}
+
+/** One page of `jobs.list`: newest first (by `createdAt`, then by id). */
+export interface JobListPage {
+  jobs: JobInfo[]
+  /** Pass it as `cursor` for the next page; absent on the last page. */
+  next?: string
+}
+
+/** What `jobs.counts` counts. */
+export interface JobCountsQuery {
+  /** Only this queue. @defaultValue every queue the driver knows */
+  queue?: string
+}
+
+/** How many jobs are in each state. */
+export type JobCounts = Record<JobState, number>
+
+/** The counts of one queue. */
+export interface QueueJobCounts {
+  queue: string
+  counts: JobCounts
+}
+
+/**
+ * Reads jobs: `afterward.jobs`, and tools that only look (a CLI, a dashboard). Reads never
+ * change a job.
+ *
+ * @example
+ * const inspector: Inspector = bullmq({ connection: process.env.REDIS_URL! })
+ * const { jobs, next } = await inspector.list({ state: 'failed', limit: 20 })
+ */
+export interface Inspector {
+  /** The job with this id, or undefined when no stored job has it. */
   get(id: string): Promise<JobInfo | undefined>
+  /** The jobs deferred by a request, oldest first. */
   byRequest(requestId: string): Promise<JobInfo[]>
   /** Resolves with the job once it completed or failed for good; rejects after `timeoutMs`. */
   waitFor(id: string, timeoutMs: number): Promise<JobInfo>
+  /**
+   * One page of jobs, newest first. Paging is by position (creation time and id), so a page
+   * never repeats a job of an earlier page, and jobs created after the first page do not push
+   * later pages along. A bad query rejects with `AFTERWARD_OPTIONS_INVALID`.
+   */
+  list(query?: JobListQuery): Promise<JobListPage>
+  /** Per queue (ordered by name), how many jobs are in each state. */
+  counts(query?: JobCountsQuery): Promise<QueueJobCounts[]>
+}
+
+/**
+ * Delivers stored jobs to a worker: the side `afterward.worker()` reads from.
+ *
+ * @example
+ * const consumer = driver.consume({ queues: ['default'], concurrency: 5, log, handle: run })
+ * await consumer.start()
+ */
+export interface Delivery {
+  /** A consumer of `options.queues`; it takes jobs once started. */
   consume(options: ConsumeOptions): Consumer
+}
+
+/** A recurring job as the schedules feature hands it to a driver. */
+export interface ScheduleRecord {
+  /** Stable across deploys (the task name): the broker keeps one schedule per id. */
+  id: string
+  task: string
+  /** A cron expression, e.g. `0 3 * * *`. */
+  cron: string
+  /** IANA time zone the cron expression is read in, e.g. `UTC`. */
+  tz: string
+  /** The input of every job the schedule creates. */
+  input: unknown
+  options: ResolvedJobOptions
+}
+
+/** A schedule as the broker holds it. */
+export interface ScheduleInfo {
+  id: string
+  task: string
+  cron: string
+  tz: string
+  queue: string
+  /** When the next job is due, if the broker knows. */
+  nextRunAt: Date | undefined
+}
+
+/**
+ * Optional capability of a driver that can run recurring jobs once per tick across any number
+ * of instances. Only the interface exists so far: the schedules feature will implement it on
+ * the drivers and use it; a driver without `scheduler` cannot run schedules.
+ *
+ * @example
+ * if (driver.scheduler) await driver.scheduler.syncSchedules(records)
+ */
+export interface Scheduler {
+  /**
+   * Makes the broker's schedules exactly these: adds new ones, updates changed ones and removes
+   * every other, so that a schedule removed from code is removed from the broker.
+   */
+  syncSchedules(schedules: readonly ScheduleRecord[]): Promise<void>
+  /** The schedules stored in the broker. */
+  schedules(): Promise<ScheduleInfo[]>
+}
+
+/**
+ * A complete driver: a producer, an inspector and a delivery, with an optional scheduler.
+ * `memory()` and `bullmq()` return one; a driver owns its connections and exposes no
+ * connection type. Code that needs one side only takes that capability (`Producer`,
+ * `Inspector`, `Delivery`), which any driver is.
+ *
+ * @example
+ * const driver: Driver = process.env.REDIS_URL ? bullmq({ connection: process.env.REDIS_URL }) : memory()
+ * createAfterward({ tasks, driver })
+ */
+export interface Driver extends Producer, Inspector, Delivery {
+  /** `memory` or `bullmq`, for logs. */
+  readonly name: string
+  /** Whether stored jobs survive the process. */
+  readonly durable: boolean
+  /** Present when the driver can run schedules (see `Scheduler`). @defaultValue undefined */
+  readonly scheduler?: Scheduler
   /** Releases connections. Consumers must be closed first. */
   close(): Promise<void>
 }

@@ -9,13 +9,13 @@ export const ErrorCode = {
   INPUT_INVALID: 'AFTERWARD_INPUT_INVALID',
   /** The task is not registered with `createAfterward({ tasks })`. */
   UNKNOWN_TASK: 'AFTERWARD_UNKNOWN_TASK',
-  /** A job option (`retry`, `delay`, `priority`, `key`, `queue`, `timeout`) has a bad value. */
+  /** A job option (`retry`, `delay`, `priority`, `key`, `queue`, `timeout`) or a `jobs.list` / `jobs.counts` query has a bad value. */
   OPTIONS_INVALID: 'AFTERWARD_OPTIONS_INVALID',
   /** `createAfterward`, a driver or a provider was configured wrongly, or used in a way that cannot work (`drain()` with no worker). */
   CONFIG_INVALID: 'AFTERWARD_CONFIG_INVALID',
   /** The broker did not store the jobs (down, refused, or slower than `enqueueTimeout`). */
   ENQUEUE_FAILED: 'AFTERWARD_ENQUEUE_FAILED',
-  /** The broker could not be reached for a read (`jobs.get`, `jobs.byRequest`, `jobs.wait`). */
+  /** The broker could not be reached for a read (`jobs.get`, `jobs.byRequest`, `jobs.wait`, `jobs.list`, `jobs.counts`). */
   BROKER_UNAVAILABLE: 'AFTERWARD_BROKER_UNAVAILABLE',
   /** A task ran past its `timeout`. */
   TIMEOUT: 'AFTERWARD_TIMEOUT',

@@ -44,11 +44,10 @@ export type AfterwardEventName = keyof AfterwardEvents
 
 /**
  * A subscriber of one event. Called synchronously where the event happens: keep it short, and
- * hand slow work off. A throw (or a rejected promise) is logged and never reaches the job.
+ * hand slow work off. Its return value is ignored, but a throw (or a returned promise that
+ * rejects) is logged and never reaches the job.
  */
-export type AfterwardListener<E extends AfterwardEventName> = (
-  event: AfterwardEvents[E],
-) => void | Promise<void>
+export type AfterwardListener<E extends AfterwardEventName> = (event: AfterwardEvents[E]) => unknown
 
 type Listeners = { [E in AfterwardEventName]?: AfterwardListener<E>[] }
 

@@ -18,6 +18,7 @@ export { DeferScope } from './defer-scope.js'
 export type { DeferScopeOptions, DeferScopeState } from './defer-scope.js'
 export type { AfterwardEventName, AfterwardEvents, AfterwardListener, JobEvent } from './events.js'
 export type { AttemptEnd } from './retry.js'
+export type { Instrumentation, TraceCarrier } from './instrumentation.js'
 export type { JobOptions, RetryOptions, BackoffOptions, Priority } from './options.js'
 export { backoffDelay } from './options.js'
 export { Worker } from './worker.js'
@@ -34,12 +35,23 @@ export type {
   Consumer,
   ConsumeOptions,
   DeliveredJob,
+  Delivery,
   Driver,
   EnqueueResult,
+  GiveUpSignal,
+  Inspector,
+  JobCounts,
+  JobCountsQuery,
   JobInfo,
+  JobListPage,
+  JobListQuery,
   JobRecord,
   JobState,
   Producer,
+  QueueJobCounts,
+  ScheduleInfo,
+  ScheduleRecord,
+  Scheduler,
 } from './driver.js'
 export { RequeueJob } from './driver.js'
 export {

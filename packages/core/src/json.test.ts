@@ -1,9 +1,29 @@
 import { describe, expect, it } from 'vitest'
-import { checkJson, copyJson } from './json.js'
+import { MAX_JSON_DEPTH, checkJson, copyJson } from './json.js'
 
 const bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8')
 
 describe('checkJson', () => {
+  it('refuses input nested deeper than MAX_JSON_DEPTH with its path, without overflowing the stack', () => {
+    const nest = (depth: number): unknown => {
+      let v: unknown = 1
+      for (let i = 0; i < depth; i++) v = i % 2 ? { a: v } : [v]
+      return v
+    }
+    expect(checkJson(nest(MAX_JSON_DEPTH)).problem).toBeUndefined()
+    for (const depth of [MAX_JSON_DEPTH + 1, 10_000, 100_000]) {
+      const { problem } = checkJson(nest(depth))
+      expect(problem?.message).toContain(`deeper than ${MAX_JSON_DEPTH} levels`)
+      // The path of the first value past the limit: 100 steps down from the root.
+      expect(problem?.path).toMatch(new RegExp(`^input(\\[0\\]|\\.a){${MAX_JSON_DEPTH}}$`))
+    }
+    // A parsed body of the same shape (what a JSON route receives).
+    const text = '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000)
+    const { problem } = checkJson(JSON.parse(text))
+    expect(problem?.message).toContain('deeper than')
+    expect(problem?.path).toBe('input' + '.a'.repeat(MAX_JSON_DEPTH))
+  })
+
   it('counts at least the UTF-8 bytes of the JSON form, however the strings escape', () => {
     const values: unknown[] = [
       null,

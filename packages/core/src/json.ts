@@ -23,6 +23,13 @@ export interface JsonCheck {
   maxBytes: number
 }
 
+/**
+ * Deepest nesting of objects and arrays accepted in a job's input. Deeper input is refused with
+ * its path rather than walked: every recursive step after this check (schemas, copies,
+ * `JSON.stringify`, the broker's encoding) would risk a stack overflow instead of an error.
+ */
+export const MAX_JSON_DEPTH = 100
+
 // Longest JSON forms: a number (`-2.2250738585072014e-308`) and a UTF-16 unit in a string (`\uXXXX`).
 const MAX_NUMBER_BYTES = 24
 const MAX_CHAR_BYTES = 6
@@ -87,6 +94,11 @@ class JsonWalker {
       return iso
     }
     if (this.#seen.has(obj)) return this.#bad('a circular reference is not JSON')
+    if (this.#keys.length >= MAX_JSON_DEPTH) {
+      return this.#bad(
+        `input nested deeper than ${MAX_JSON_DEPTH} levels is refused; flatten it, or send the deep part as a string`,
+      )
+    }
     this.#seen.add(obj)
     try {
       return Array.isArray(obj) ? this.#array(obj) : this.#object(obj)

@@ -51,6 +51,7 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
     queue: job.options.queue,
     attempt: job.attempt,
     attempts: job.options.attempts,
+    redelivered: job.redelivered,
     requestId: job.requestId,
     key: job.options.key,
     createdAt: new Date(job.createdAt),

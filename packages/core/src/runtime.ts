@@ -7,6 +7,7 @@ import type { ContextProviders } from './context.js'
 import type { Driver, EnqueueResult, JobRecord, Producer } from './driver.js'
 import type { JobOptions, ResolvedJobOptions } from './options.js'
 import type { AnyTask } from './task.js'
+import type { ComposedInstrumentation } from './instrumentation.js'
 import { EventBus, type JobEvent } from './events.js'
 import { AfterwardEnqueueError, AfterwardError, AfterwardInputError, ErrorCode } from './errors.js'
 import { jobBindings } from './logger.js'
@@ -21,6 +22,7 @@ export interface RuntimeConfig {
   defaults: JobOptions | undefined
   enqueueTimeout: number
   maxInputBytes: number
+  instrumentation: ComposedInstrumentation | undefined
 }
 
 /** What a record is made from besides the task, the input and the option levels. */
@@ -37,6 +39,8 @@ export class Runtime {
   readonly providers: ContextProviders
   readonly events: EventBus
   readonly defaultQueue: string
+  /** The composed `instrumentation` hooks; `undefined` when none (then nothing is wrapped). */
+  readonly instrumentation: ComposedInstrumentation | undefined
   readonly #defaults: JobOptions | undefined
   readonly #enqueueTimeout: number
   readonly #maxInputBytes: number
@@ -57,6 +61,7 @@ export class Runtime {
     this.#maxInputBytes = config.maxInputBytes
     this.defaultQueue = config.defaults?.queue ?? 'default'
     this.events = new EventBus(config.log)
+    this.instrumentation = config.instrumentation
   }
 
   /**
@@ -107,13 +112,21 @@ export class Runtime {
 
   /**
    * Enqueues the records through `producer` (the driver unless a scope brings its own),
-   * bounded by `enqueueTimeout`. One promise, one timer and a flag per call: this runs once per
-   * request, so it allocates as little as it can.
+   * bounded by `enqueueTimeout`, inside the `enqueue` instrumentation hook if there is one.
    */
   enqueue(
     records: readonly JobRecord[],
     producer: Producer = this.driver,
+    log: Logger = this.log,
   ): Promise<EnqueueResult[]> {
+    const wrap = this.instrumentation?.enqueue
+    if (wrap === undefined) return this.#send(records, producer, log)
+    return wrap(records, () => this.#send(records, producer, log))
+  }
+
+  // One promise, one timer and a flag per call: this runs once per request, so it allocates as
+  // little as it can.
+  #send(records: readonly JobRecord[], producer: Producer, log: Logger): Promise<EnqueueResult[]> {
     this.#inflight++
     const started = performance.now()
     const gaveUp = { aborted: false }
@@ -148,12 +161,12 @@ export class Runtime {
     }).then(
       (results) => {
         this.#settled()
-        this.#enqueued(records, results, started)
+        this.#enqueued(records, results, started, log)
         return results
       },
       (error: AfterwardEnqueueError) => {
         this.#settled()
-        this.log.error(
+        log.error(
           { err: error, requestId: records[0]?.requestId, tasks: taskNames(records) },
           'enqueue failed',
         )
@@ -179,15 +192,20 @@ export class Runtime {
   }
 
   // Per-job lines are debug: at info they would cost more than storing the job.
-  #enqueued(records: readonly JobRecord[], results: EnqueueResult[], started: number): void {
-    const logging = this.log.isLevelEnabled('debug')
+  #enqueued(
+    records: readonly JobRecord[],
+    results: EnqueueResult[],
+    started: number,
+    log: Logger,
+  ): void {
+    const logging = log.isLevelEnabled('debug')
     const emitting = this.events.has('enqueued')
     if (!logging && !emitting) return
     const durationMs = performance.now() - started
     records.forEach((record, i) => {
       const deduplicatedInto = results[i]?.deduplicated === true ? results[i]!.id : undefined
       if (logging) {
-        this.log.debug(
+        log.debug(
           { ...jobBindings(record), queue: record.options.queue, deduplicatedInto },
           deduplicatedInto ? 'job deduplicated' : 'job enqueued',
         )

@@ -25,10 +25,15 @@ export interface JobMeta {
   id: string
   task: string
   queue: string
-  /** 1 for the first attempt. */
+  /** 1 for the first attempt. A run cut off by a crash or a shutdown does not count. */
   attempt: number
   /** Attempts allowed in total. */
   attempts: number
+  /**
+   * True when an earlier run of this attempt was cut off (its worker crashed, lost its lock, or
+   * shut down past its grace period), so some of its effects may already exist.
+   */
+  redelivered: boolean
   /** Id of the request (or parent job's request) that deferred this job. */
   requestId: string | undefined
   key: string | undefined

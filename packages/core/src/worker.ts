@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { ContextProvider, TaskOutcome } from './context.js'
-import type { Consumer, DeliveredJob } from './driver.js'
+import type { Consumer, DeliveredJob, StallOptions } from './driver.js'
 import type { Runtime } from './runtime.js'
 import { AttemptAbort } from './attempt-abort.js'
 import { RequeueJob } from './driver.js'
@@ -18,6 +18,24 @@ export interface WorkerOptions {
   queues?: readonly string[]
   /** On `close()`, how long to wait for running jobs before aborting them and handing them back. @defaultValue 30_000 */
   gracePeriod?: number
+  /**
+   * How long a running job's lock lasts (bullmq(); renewed every half of it). A worker that
+   * dies leaves its jobs locked this long, so a shorter lock recovers them sooner; but a job
+   * whose process is blocked (synchronous CPU work, a debugger) longer than this loses its lock
+   * and runs again elsewhere. @defaultValue 8_000
+   */
+  lockDuration?: number
+  /**
+   * How often this worker looks for running jobs whose lock expired and puts them back
+   * (bullmq()). With the default lock, a crashed worker's jobs run again within about
+   * `lockDuration + stalledInterval` (12 s). @defaultValue 4_000
+   */
+  stalledInterval?: number
+  /**
+   * Times a job may be found stalled (its worker died during it) before it fails for good
+   * instead of running again: a job that keeps crashing its worker stops there. @defaultValue 1
+   */
+  maxStalledCount?: number
 }
 
 /**
@@ -34,6 +52,7 @@ export class Worker {
   readonly concurrency: number
   readonly queues: readonly string[]
   readonly #gracePeriod: number
+  readonly #stall: StallOptions
   readonly #runtime: Runtime
   readonly #providers: ProviderList
   /** The attempts running now, aborted together if the grace period runs out at shutdown. */
@@ -57,6 +76,11 @@ export class Worker {
     this.#providers = Object.entries(runtime.providers)
     this.concurrency = concurrency
     this.#gracePeriod = options.gracePeriod ?? 30_000
+    this.#stall = {
+      lockDuration: positiveMs('lockDuration', options.lockDuration ?? 8_000),
+      stalledInterval: positiveMs('stalledInterval', options.stalledInterval ?? 4_000),
+      maxStalledCount: count('maxStalledCount', options.maxStalledCount ?? 1),
+    }
     const { defaultQueue } = runtime
     const taskQueues = [...runtime.registry.values()].map((t) => t.queue ?? defaultQueue)
     this.queues = options.queues ?? [
@@ -103,11 +127,16 @@ export class Worker {
           )
         }
       }
+      const wrap = this.#runtime.instrumentation?.attempt
       this.#consumer = driver.consume({
         queues: this.queues,
         concurrency: this.concurrency,
+        stall: this.#stall,
         log,
-        handle: (job) => this.#handle(job),
+        handle:
+          wrap === undefined
+            ? (job) => this.#handle(job)
+            : (job) => wrap(job, () => this.#handle(job)),
       })
       await this.#consumer.start()
     } catch (err) {
@@ -244,6 +273,7 @@ export class Worker {
         }
         break
       case 'requeue':
+        log().info({ ms }, 'job handed back to its queue (worker shut down)')
         if (events.has('handed-back')) {
           events.emit('handed-back', { ...jobEvent(job, job.attempt), durationMs })
         }
@@ -251,4 +281,24 @@ export class Worker {
     }
     return end
   }
+}
+
+function positiveMs(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 1) {
+    throw new AfterwardError(
+      ErrorCode.CONFIG_INVALID,
+      `worker: ${name} must be a positive number of ms (got ${String(value)}).`,
+    )
+  }
+  return value
+}
+
+function count(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new AfterwardError(
+      ErrorCode.CONFIG_INVALID,
+      `worker: ${name} must be an integer >= 0 (got ${String(value)}).`,
+    )
+  }
+  return value
 }

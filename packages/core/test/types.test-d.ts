@@ -2,10 +2,19 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 import {
+  bullmq,
   createAfterward,
   defineTask,
   memory,
   type DeferredJob,
+  type Delivery,
+  type Driver,
+  type Inspector,
+  type JobListPage,
+  type JobState,
+  type Producer,
+  type QueueJobCounts,
+  type Scheduler,
   type EnqueueResult,
   type Task,
   type TaskContext,
@@ -82,5 +91,29 @@ describe('typed context', () => {
       run: (input: { id: number }, ctx: TaskContext<AppContext>) => ctx.db.findUser(input.id),
     })
     expectTypeOf(plain).toEqualTypeOf<Task<{ id: number }>>()
+  })
+})
+
+describe('driver capabilities', () => {
+  it('every driver is a producer, an inspector and a delivery; a scheduler is optional', () => {
+    expectTypeOf(memory()).toExtend<Producer>()
+    expectTypeOf(memory()).toExtend<Inspector>()
+    expectTypeOf(memory()).toExtend<Delivery>()
+    expectTypeOf(bullmq({ connection: 'redis://127.0.0.1:6379' })).toEqualTypeOf<Driver>()
+    expectTypeOf<Driver['scheduler']>().toEqualTypeOf<Scheduler | undefined>()
+    // A producer alone is not a driver.
+    expectTypeOf<Producer>().not.toExtend<Driver>()
+  })
+
+  it('types jobs.list and jobs.counts', () => {
+    expectTypeOf(afterward.jobs.list({ state: ['failed', 'active'], limit: 20 })).toEqualTypeOf<
+      Promise<JobListPage>
+    >()
+    expectTypeOf(afterward.jobs.counts()).toEqualTypeOf<Promise<QueueJobCounts[]>>()
+    expectTypeOf<QueueJobCounts['counts']>().toEqualTypeOf<Record<JobState, number>>()
+    // @ts-expect-error 'paused' is not a state
+    void afterward.jobs.list({ state: 'paused' })
+    // @ts-expect-error the cursor is a string returned by list
+    void afterward.jobs.list({ cursor: 2 })
   })
 })

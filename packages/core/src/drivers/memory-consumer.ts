@@ -94,6 +94,7 @@ export class MemoryConsumer implements Consumer {
   async #attempt(entry: Entry): Promise<void> {
     entry.state = 'active'
     entry.attemptsMade++
+    entry.deliveries++
     entry.startedAt = Date.now()
     // A private copy of the input per attempt: what a task does to it is not stored, as with
     // BullMQ, which reads the job afresh for every attempt.
@@ -107,6 +108,7 @@ export class MemoryConsumer implements Consumer {
       options: record.options,
       trace: record.trace,
       attempt: entry.attemptsMade,
+      redelivered: entry.deliveries > entry.attemptsMade,
     }
     const end = await this.options.handle(delivered)
     switch (end.type) {

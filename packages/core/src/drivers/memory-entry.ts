@@ -7,6 +7,8 @@ export interface Entry {
   state: JobState
   seq: number
   attemptsMade: number
+  /** Attempts started, runs handed back at shutdown included. */
+  deliveries: number
   lastError: JobInfo['lastError']
   startedAt: number | undefined
   finishedAt: number | undefined

@@ -1,5 +1,6 @@
 import type { Driver, EnqueueResult, GiveUpSignal, JobInfo, JobRecord } from '../driver.js'
 import { AfterwardError, ErrorCode } from '../errors.js'
+import { countJobs, listJobs } from './memory-list.js'
 import { type Entry, info } from './memory-entry.js'
 import { Fifo, PriorityLanes } from './memory-lanes.js'
 import { MemoryConsumer, type MemoryQueues } from './memory-consumer.js'
@@ -132,6 +133,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
           state: 'waiting',
           seq: seq++,
           attemptsMade: 0,
+          deliveries: 0,
           lastError: undefined,
           startedAt: undefined,
           finishedAt: undefined,
@@ -191,6 +193,11 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
         waiters.add(done)
       })
     },
+
+    list: (query) => Promise.resolve().then(() => listJobs(jobs.values(), query)),
+
+    counts: (query) =>
+      Promise.resolve().then(() => countJobs(jobs.values(), waiting.keys(), query)),
 
     consume: (consumeOptions) => new MemoryConsumer(consumeOptions, queues),
 

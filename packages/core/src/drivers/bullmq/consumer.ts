@@ -2,6 +2,7 @@ import type { Job, Worker as BullWorker, WorkerOptions } from 'bullmq'
 import type { ConsumeOptions, Consumer } from '../../driver.js'
 import type { StoredData } from './job-data.js'
 import type { BullBinding } from './store.js'
+import { AfterwardError, ErrorCode } from '../../errors.js'
 import { BUILTIN_DEFAULTS, backoffDelay } from '../../options.js'
 import { type BullJobLike, failureMessage, toDelivered } from './job-data.js'
 
@@ -12,6 +13,8 @@ export interface BullmqConsumerOptions extends ConsumeOptions {
   keepFailed: { age: number; count: number }
   /** A binding of the workers' own (Redis: one shared by them; PostgreSQL: one pool each). */
   connect(): Promise<BullBinding>
+  /** Refuse to start on a Redis that may evict keys (else: log an error). */
+  requireNoEviction: boolean
   onStart(): Promise<void>
   onClosed(): void
 }
@@ -29,8 +32,10 @@ export class BullmqConsumer implements Consumer {
 
   async start(): Promise<void> {
     const { Worker, UnrecoverableError, WaitingError } = await import('bullmq')
-    const { queues, concurrency, prefix, handle, log, keepCompleted, keepFailed } = this.#options
+    const { queues, concurrency, prefix, handle, log, keepCompleted, keepFailed, stall } =
+      this.#options
     const binding = (this.#binding = await this.#options.connect())
+    if (binding.backend === undefined) await this.#checkEviction(binding.connection)
     // Loosely typed at the one place where the binding meets BullMQ's overloads.
     const BackendWorker = Worker as unknown as new (
       ...args: [
@@ -68,6 +73,9 @@ export class BullmqConsumer implements Consumer {
           connection: binding.connection,
           ...(prefix === undefined ? {} : { prefix }),
           concurrency,
+          lockDuration: stall.lockDuration,
+          stalledInterval: stall.stalledInterval,
+          maxStalledCount: stall.maxStalledCount,
           removeOnComplete: keepCompleted,
           removeOnFail: keepFailed,
           autorun: false,
@@ -97,6 +105,21 @@ export class BullmqConsumer implements Consumer {
       worker.run().catch((err: unknown) => log.error({ err }, 'BullMQ worker stopped'))
     }
     await Promise.all(this.#workers.map((w) => w.waitUntilReady()))
+  }
+
+  /** Jobs live in Redis's memory: a policy that evicts keys when it is full may drop them. */
+  async #checkEviction(connection: unknown): Promise<void> {
+    const client = connection as { info?(section: string): Promise<string> }
+    if (typeof client.info !== 'function') return // a cluster: each node is configured apart
+    const info = await client.info('memory')
+    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1]
+    if (policy === undefined || policy === 'noeviction') return
+    const message = `Redis maxmemory-policy is '${policy}': when Redis is full it may evict jobs. Set 'maxmemory-policy noeviction' (and persistence) on the Redis that holds your jobs.`
+    if (this.#options.requireNoEviction) {
+      await this.#binding?.release()
+      throw new AfterwardError(ErrorCode.CONFIG_INVALID, message)
+    }
+    this.#options.log.error({ maxmemoryPolicy: policy }, message)
   }
 
   close(force = false): Promise<void> {

@@ -30,6 +30,12 @@ export interface BullmqDriverOptions {
   keepFailed?: { age?: number; count?: number }
   /** How long the request index (`jobs.byRequest`) is kept, in seconds. @defaultValue 30 days */
   requestIndexTtl?: number
+  /**
+   * Redis only. A Redis whose `maxmemory-policy` is not `noeviction` may evict jobs when it
+   * fills up: a worker logs an error at start when it finds one, and with `requireNoEviction`
+   * refuses to start (`AFTERWARD_CONFIG_INVALID`). @defaultValue false
+   */
+  requireNoEviction?: boolean
 }
 
 export const DAY = 24 * 60 * 60

@@ -5,6 +5,7 @@ import type { BullBinding } from './store.js'
 import { AfterwardError, ErrorCode } from '../../errors.js'
 import { checkQueueName } from '../../options.js'
 import { BullmqConsumer } from './consumer.js'
+import { countJobs, listJobs } from './listing.js'
 import { type BullJobLike, toBullJob, toInfo } from './job-data.js'
 import { DAY, storeFor, type BullmqDriverOptions } from './driver-options.js'
 import { waitFinished } from './wait-finished.js'
@@ -195,6 +196,10 @@ export function bullmq(options: BullmqDriverOptions): Driver {
         .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
     },
 
+    list: (query) => listJobs(queue, () => store.queues(), query),
+
+    counts: (query) => countJobs(queue, () => store.queues(), query),
+
     async waitFor(id, timeoutMs) {
       const first = await driver.get(id)
       if (!first)
@@ -215,6 +220,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
         keepCompleted,
         keepFailed,
         connect: () => store.dedicated('worker'),
+        requireNoEviction: options.requireNoEviction === true,
         onStart: () => store.rememberQueues(consumeOptions.queues),
         onClosed: () => consumers.delete(consumer),
       })

@@ -31,6 +31,8 @@ export interface BullJobLike {
   priority: number
   delay: number
   attemptsMade: number
+  /** Times the job was taken by a worker (BullMQ's `ats`), cut-off runs included. */
+  attemptsStarted?: number | undefined
   failedReason: string | undefined
   processedOn?: number | undefined
   finishedOn?: number | undefined
@@ -104,6 +106,8 @@ export function toDelivered(job: BullJobLike): DeliveredJob {
     options: optionsOf(job),
     trace: job.data.trace,
     attempt: job.attemptsMade + 1,
+    // Taken more often than attempts were made: a run before this one was cut off.
+    redelivered: (job.attemptsStarted ?? 0) > job.attemptsMade + 1,
   }
 }
 

@@ -20,7 +20,8 @@ export interface RequestMember {
 
 /**
  * The connection-level side of a backend: readiness, the per-request index behind
- * `jobs.byRequest`, and the registry of queue names that `jobs.get(id)` searches.
+ * `jobs.byRequest`, and the registry of queue names that `jobs.get`, `jobs.list` and
+ * `jobs.counts` search.
  */
 export interface BackendStore {
   /** `Redis` or `PostgreSQL`, for messages. */
