@@ -1,7 +1,7 @@
 export { afterwardMetrics } from './metrics.js'
 export type { AfterwardMetrics, AfterwardMetricsOptions } from './metrics.js'
 export { DEFAULT_BUCKETS } from './options.js'
-export type { MetricsBuckets, MetricsRegistry } from './options.js'
+export type { MetricsBuckets, MetricsRegistry, QueueCountsOptions } from './options.js'
 export { metricsPlugin } from './fastify.js'
 export type { MetricsPluginOptions } from './fastify.js'
 export { metricsHandler } from './express.js'

@@ -5,7 +5,9 @@ import {
   configError,
   type MetricsBuckets,
   type MetricsRegistry,
+  type QueueCountsOptions,
 } from './options.js'
+import { queueJobsGauge } from './queue-counts.js'
 
 /** Options of `afterwardMetrics`. */
 export interface AfterwardMetricsOptions {
@@ -23,6 +25,13 @@ export interface AfterwardMetricsOptions {
   prefix?: string
   /** Upper bounds of the histograms' buckets, in seconds. @defaultValue see `DEFAULT_BUCKETS` */
   buckets?: MetricsBuckets
+  /**
+   * The per-queue job counts (`queue_jobs`, by queue and state), read with
+   * `afterward.jobs.counts()` when Prometheus scrapes, at most once per `maxAge`. `false` leaves
+   * them out: they are the broker's, the same from every process, so one process may report them.
+   * @defaultValue { maxAge: 5_000 }
+   */
+  queueCounts?: false | QueueCountsOptions
 }
 
 /** What `afterwardMetrics` returns. */
@@ -51,7 +60,7 @@ const TASK_QUEUE = ['task', 'queue'] as const
  * await app.register(metricsPlugin, { registry: metrics.registry }) // GET /metrics
  */
 export function afterwardMetrics(options: AfterwardMetricsOptions): AfterwardMetrics {
-  const { afterward, prefix, buckets } = checkMetricsOptions(options)
+  const { afterward, prefix, buckets, countsMaxAge } = checkMetricsOptions(options)
   const registry = options.registry ?? globalRegistry
   const name = (suffix: string): string => `${prefix}${suffix}`
   const registers = [registry]
@@ -72,6 +81,7 @@ export function afterwardMetrics(options: AfterwardMetricsOptions): AfterwardMet
     'job_queue_wait_seconds',
     'enqueue_duration_seconds',
     'worker_slots_in_use',
+    ...(countsMaxAge === undefined ? [] : ['queue_jobs']),
   ].map(name)
   checkNamesFree(registry, names)
 
@@ -129,6 +139,10 @@ export function afterwardMetrics(options: AfterwardMetricsOptions): AfterwardMet
       for (const [queue, jobs] of running) this.set({ queue }, jobs.size)
     },
   })
+
+  if (countsMaxAge !== undefined) {
+    queueJobsGauge({ afterward, name: name('queue_jobs'), registry, maxAge: countsMaxAge })
+  }
 
   const labels = (e: JobEvent) => ({ task: e.task, queue: e.queue })
   const ended = (e: JobEvent & { durationMs: number }, outcome: Outcome): void => {

@@ -24,6 +24,18 @@ export const DEFAULT_BUCKETS: Required<MetricsBuckets> = {
   enqueueDuration: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
 }
 
+/** Options of the per-queue job counts (`queue_jobs`). */
+export interface QueueCountsOptions {
+  /**
+   * How long one `afterward.jobs.counts()` answer serves scrapes, in ms: a scrape calls the
+   * broker only when the last answer is older.
+   * @defaultValue 5_000
+   */
+  maxAge?: number
+}
+
+const DEFAULT_COUNTS_MAX_AGE = 5_000
+
 const PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*_$/
 
 /** Checks `afterwardMetrics`'s options up front and applies the defaults. */
@@ -33,12 +45,19 @@ export function checkMetricsOptions(
     registry?: MetricsRegistry
     prefix?: string
     buckets?: MetricsBuckets
+    queueCounts?: false | QueueCountsOptions
   } | null,
-): { afterward: Afterward; prefix: string; buckets: Required<MetricsBuckets> } {
+): {
+  afterward: Afterward
+  prefix: string
+  buckets: Required<MetricsBuckets>
+  /** Undefined when the queue counts are turned off. */
+  countsMaxAge: number | undefined
+} {
   if (!options || typeof options !== 'object') {
     throw configError('afterwardMetrics', 'pass an options object: afterwardMetrics({ afterward })')
   }
-  const { afterward, registry, prefix = 'afterward_', buckets = {} } = options
+  const { afterward, registry, prefix = 'afterward_', buckets = {}, queueCounts = {} } = options
   if (typeof afterward?.on !== 'function') {
     throw configError(
       'afterwardMetrics',
@@ -70,7 +89,25 @@ export function checkMetricsOptions(
     }
     checked[key] = bounds
   }
-  return { afterward, prefix, buckets: checked }
+  return { afterward, prefix, buckets: checked, countsMaxAge: checkQueueCounts(queueCounts) }
+}
+
+function checkQueueCounts(queueCounts: unknown): number | undefined {
+  if (queueCounts === false) return undefined
+  if (typeof queueCounts !== 'object' || queueCounts === null) {
+    throw configError(
+      'afterwardMetrics',
+      'queueCounts must be false (no queue gauge) or an object, such as { maxAge: 5_000 }',
+    )
+  }
+  const maxAge = (queueCounts as QueueCountsOptions).maxAge ?? DEFAULT_COUNTS_MAX_AGE
+  if (typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge < 0) {
+    throw configError(
+      'afterwardMetrics',
+      `queueCounts.maxAge must be a number of ms >= 0, such as 5_000 (got ${String(maxAge)})`,
+    )
+  }
+  return maxAge
 }
 
 /** Throws unless `registry` looks like a prom-client `Registry`. */

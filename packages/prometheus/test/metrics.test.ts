@@ -81,6 +81,7 @@ describe('afterwardMetrics', () => {
       'shop_jobs_job_queue_wait_seconds',
       'shop_jobs_enqueue_duration_seconds',
       'shop_jobs_worker_slots_in_use',
+      'shop_jobs_queue_jobs',
     ])
     const text = await registry.metrics()
     expect(scraped(text).value('shop_jobs_jobs_enqueued_total', labels)).toBe(1)

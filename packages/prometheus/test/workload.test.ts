@@ -105,9 +105,25 @@ for (const framework of frameworks) {
 
         expect(metrics.value('afterward_worker_slots_in_use', { queue: 'default' })).toBe(0)
         expect(metrics.value('afterward_worker_slots_in_use', { queue: 'flaky-queue' })).toBe(0)
-        // Bounded labels: task, queue and outcome names only, never a job or request id.
+        // What the broker holds now, per queue and state: the failed jobs, nothing else live.
+        const queueJobs = Object.fromEntries(
+          metrics
+            .series('afterward_queue_jobs')
+            .map((s) => [`${s.labels.queue} ${s.labels.state}`, s.value]),
+        )
+        expect(queueJobs).toEqual({
+          'default waiting': 0,
+          'default delayed': 0,
+          'default active': 0,
+          'default failed': 0,
+          'flaky-queue waiting': 0,
+          'flaky-queue delayed': 0,
+          'flaky-queue active': 0,
+          'flaky-queue failed': m,
+        })
+        // Bounded labels: task, queue, outcome and state names only, never a job or request id.
         const labelNames = new Set(metrics.samples.flatMap((s) => Object.keys(s.labels)))
-        expect([...labelNames].sort()).toEqual(['le', 'outcome', 'queue', 'task'])
+        expect([...labelNames].sort()).toEqual(['le', 'outcome', 'queue', 'state', 'task'])
         for (const id of ids) expect(response.body).not.toContain(id)
       })
 
