@@ -200,6 +200,16 @@ describe('afterwardMetrics options', () => {
       () => afterwardMetrics({ afterward: afterward(), buckets: { runTime: [1] } as never }),
       /buckets.runTime is not a histogram \(buckets: runDuration, queueWait, enqueueDuration\)/,
     ],
+    [
+      'queue counts that are neither false nor options',
+      () => afterwardMetrics({ afterward: afterward(), queueCounts: true as never }),
+      /queueCounts must be false \(no queue gauge\) or an object, such as \{ maxAge: 5_000 \}/,
+    ],
+    [
+      'a negative maxAge',
+      () => afterwardMetrics({ afterward: afterward(), queueCounts: { maxAge: -1 } }),
+      /queueCounts.maxAge must be a number of ms >= 0, such as 5_000 \(got -1\)/,
+    ],
   ]
   for (const [name, call, message] of cases) {
     it(`refuses ${name} with AFTERWARD_CONFIG_INVALID`, () => {
