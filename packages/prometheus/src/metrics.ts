@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, register as globalRegistry } from 'prom-client'
+import { Gauge, register as globalRegistry } from 'prom-client'
 import type { Afterward, JobEvent } from '@afterward/core'
 import {
   checkMetricsOptions,
@@ -7,7 +7,16 @@ import {
   type MetricsRegistry,
   type QueueCountsOptions,
 } from './options.js'
+import { ObservedHistogram, storeCounter, type HistogramSource } from './exposition.js'
 import { queueJobsGauge } from './queue-counts.js'
+import {
+  OUTCOMES,
+  SeriesStore,
+  type CounterName,
+  type Observations,
+  type Outcome,
+  type TaskSeries,
+} from './series.js'
 
 /** Options of `afterwardMetrics`. */
 export interface AfterwardMetricsOptions {
@@ -44,15 +53,39 @@ export interface AfterwardMetrics {
   close(): void
 }
 
-/** How an attempt ended, as the `outcome` label of the run duration. */
-type Outcome = 'completed' | 'retried' | 'failed' | 'handed_back'
-
-const TASK_QUEUE = ['task', 'queue'] as const
+/** The counters: their name after the prefix, what they count, and their help text. */
+const COUNTERS: readonly [suffix: string, field: CounterName, help: string][] = [
+  ['jobs_enqueued_total', 'enqueued', 'Jobs stored by the broker.'],
+  [
+    'jobs_deduplicated_total',
+    'deduplicated',
+    'Defers that stored nothing because a job with the same key was live.',
+  ],
+  [
+    'jobs_enqueue_failures_total',
+    'enqueueFailures',
+    'Jobs the broker did not store (down, refused, or slower than enqueueTimeout); with the default flush, their request was answered 503.',
+  ],
+  [
+    'jobs_discarded_total',
+    'discarded',
+    'Deferred jobs dropped because their request (or the task that deferred them) failed.',
+  ],
+  ['jobs_completed_total', 'completed', 'Jobs whose attempt succeeded.'],
+  ['jobs_retried_total', 'retried', 'Failed attempts that will be retried.'],
+  ['jobs_failed_total', 'failed', 'Jobs failed for good.'],
+  [
+    'jobs_handed_back_total',
+    'handedBack',
+    'Attempts aborted by a worker shutdown; their jobs went back to the queue.',
+  ],
+]
 
 /**
  * Prometheus metrics of an Afterward instance's jobs in this process: counters and histograms
- * by task and queue, updated from its lifecycle events, and a gauge of the worker slots in use.
- * Labels are task and queue names only (and an outcome), never job or request ids.
+ * by task and queue, updated from its lifecycle events, a gauge of the worker slots in use, and
+ * the broker's job counts per queue. Labels are task and queue names only (and an outcome or a
+ * state), never job or request ids.
  *
  * @example
  * import { afterwardMetrics, metricsPlugin } from '@afterward/prometheus'
@@ -63,20 +96,10 @@ export function afterwardMetrics(options: AfterwardMetricsOptions): AfterwardMet
   const { afterward, prefix, buckets, countsMaxAge } = checkMetricsOptions(options)
   const registry = options.registry ?? globalRegistry
   const name = (suffix: string): string => `${prefix}${suffix}`
-  const registers = [registry]
-  const counter = (suffix: string, help: string) =>
-    new Counter({ name: name(suffix), help, labelNames: TASK_QUEUE, registers })
 
   // Nothing is registered unless every name is free, so a refused call leaves no half set behind.
   const names = [
-    'jobs_enqueued_total',
-    'jobs_deduplicated_total',
-    'jobs_enqueue_failures_total',
-    'jobs_discarded_total',
-    'jobs_completed_total',
-    'jobs_retried_total',
-    'jobs_failed_total',
-    'jobs_handed_back_total',
+    ...COUNTERS.map(([suffix]) => suffix),
     'job_run_duration_seconds',
     'job_queue_wait_seconds',
     'enqueue_duration_seconds',
@@ -85,58 +108,63 @@ export function afterwardMetrics(options: AfterwardMetricsOptions): AfterwardMet
   ].map(name)
   checkNamesFree(registry, names)
 
-  const enqueued = counter('jobs_enqueued_total', 'Jobs stored by the broker.')
-  const deduplicated = counter(
-    'jobs_deduplicated_total',
-    'Defers that stored nothing because a job with the same key was live.',
+  const store = new SeriesStore(buckets)
+  for (const [suffix, field, help] of COUNTERS) {
+    storeCounter({ name: name(suffix), help, registry, store, field })
+  }
+  const histogram = (
+    suffix: string,
+    help: string,
+    bounds: readonly number[],
+    source: HistogramSource,
+    labelNames: string[] = ['task', 'queue'],
+  ) =>
+    new ObservedHistogram(
+      { name: name(suffix), help, labelNames, buckets: [...bounds], registers: [registry] },
+      source,
+    )
+  histogram(
+    'job_run_duration_seconds',
+    'Duration of each attempt, by how it ended.',
+    buckets.runDuration,
+    {
+      *series() {
+        for (const s of store) {
+          for (const outcome of OUTCOMES) {
+            yield { labels: { ...s.labels, outcome }, observations: s.runDuration[outcome] }
+          }
+        }
+      },
+      reset: () => {
+        for (const s of store) for (const outcome of OUTCOMES) s.runDuration[outcome].reset()
+      },
+    },
+    ['task', 'queue', 'outcome'],
   )
-  const enqueueFailures = counter(
-    'jobs_enqueue_failures_total',
-    'Jobs the broker did not store (down, refused, or slower than enqueueTimeout); with the default flush, their request was answered 503.',
+  histogram(
+    'job_queue_wait_seconds',
+    'Time from the defer to the start of the first attempt (a delay option included).',
+    buckets.queueWait,
+    perSeries(store, (s) => s.queueWait),
   )
-  const discarded = counter(
-    'jobs_discarded_total',
-    'Deferred jobs dropped because their request (or the task that deferred them) failed.',
+  histogram(
+    'enqueue_duration_seconds',
+    'Round trip to the broker of the batch that stored each job.',
+    buckets.enqueueDuration,
+    perSeries(store, (s) => s.enqueueDuration),
   )
-  const completed = counter('jobs_completed_total', 'Jobs whose attempt succeeded.')
-  const retried = counter('jobs_retried_total', 'Failed attempts that will be retried.')
-  const failed = counter('jobs_failed_total', 'Jobs failed for good.')
-  const handedBack = counter(
-    'jobs_handed_back_total',
-    'Attempts aborted by a worker shutdown; their jobs went back to the queue.',
-  )
-  const runDuration = new Histogram({
-    name: name('job_run_duration_seconds'),
-    help: 'Duration of each attempt, by how it ended.',
-    labelNames: [...TASK_QUEUE, 'outcome'],
-    buckets: [...buckets.runDuration],
-    registers,
-  })
-  const queueWait = new Histogram({
-    name: name('job_queue_wait_seconds'),
-    help: 'Time from the defer to the start of the first attempt (a delay option included).',
-    labelNames: TASK_QUEUE,
-    buckets: [...buckets.queueWait],
-    registers,
-  })
-  const enqueueDuration = new Histogram({
-    name: name('enqueue_duration_seconds'),
-    help: 'Round trip to the broker of the batch that stored each job.',
-    labelNames: TASK_QUEUE,
-    buckets: [...buckets.enqueueDuration],
-    registers,
-  })
 
-  // The jobs running in this process, per queue: a set, so that an attempt that began before
-  // the metrics subscribed cannot push the count below zero when it ends.
-  const running = new Map<string, Set<string>>()
+  // Attempts running in this process, per queue. An attempt that began before the metrics
+  // subscribed ends without having been counted: the count stops at zero instead of going below,
+  // so it never reads more than the truth and is exact again once the queue has been idle.
+  const running = new Map<string, { count: number }>()
   new Gauge({
     name: name('worker_slots_in_use'),
     help: 'Attempts running in this process now, per queue (at most the worker concurrency).',
     labelNames: ['queue'],
-    registers,
+    registers: [registry],
     collect() {
-      for (const [queue, jobs] of running) this.set({ queue }, jobs.size)
+      for (const [queue, { count }] of running) this.set({ queue }, count)
     },
   })
 
@@ -144,42 +172,35 @@ export function afterwardMetrics(options: AfterwardMetricsOptions): AfterwardMet
     queueJobsGauge({ afterward, name: name('queue_jobs'), registry, maxAge: countsMaxAge })
   }
 
-  const labels = (e: JobEvent) => ({ task: e.task, queue: e.queue })
-  const ended = (e: JobEvent & { durationMs: number }, outcome: Outcome): void => {
-    running.get(e.queue)?.delete(e.jobId)
-    runDuration.observe({ task: e.task, queue: e.queue, outcome }, e.durationMs / 1_000)
+  const ended = (e: JobEvent & { durationMs: number }, outcome: Outcome): TaskSeries => {
+    const slots = running.get(e.queue)
+    if (slots && slots.count > 0) slots.count--
+    const series = store.get(e.task, e.queue)
+    series.runDuration[outcome].observe(e.durationMs / 1_000)
+    return series
   }
   const unsubscribe = [
     afterward.on('enqueued', (e) => {
-      ;(e.deduplicatedInto === undefined ? enqueued : deduplicated).inc(labels(e))
-      enqueueDuration.observe(labels(e), e.durationMs / 1_000)
+      const series = store.get(e.task, e.queue)
+      series.counts[e.deduplicatedInto === undefined ? 'enqueued' : 'deduplicated']++
+      series.enqueueDuration.observe(e.durationMs / 1_000)
     }),
-    afterward.on('enqueue-failed', (e) => enqueueFailures.inc(labels(e))),
-    afterward.on('discarded', (e) => discarded.inc(labels(e))),
+    afterward.on('enqueue-failed', (e) => void store.get(e.task, e.queue).counts.enqueueFailures++),
+    afterward.on('discarded', (e) => void store.get(e.task, e.queue).counts.discarded++),
     afterward.on('started', (e) => {
-      let jobs = running.get(e.queue)
-      if (!jobs) running.set(e.queue, (jobs = new Set()))
-      jobs.add(e.jobId)
+      const slots = running.get(e.queue)
+      if (slots) slots.count++
+      else running.set(e.queue, { count: 1 })
       // Later attempts waited for their backoff, not for a worker: only the first is a queue wait.
       // Clocks of two machines may disagree by a little: never a negative wait.
-      if (e.attempt === 1) queueWait.observe(labels(e), Math.max(0, e.waitMs) / 1_000)
+      if (e.attempt === 1) {
+        store.get(e.task, e.queue).queueWait.observe(Math.max(0, e.waitMs) / 1_000)
+      }
     }),
-    afterward.on('completed', (e) => {
-      completed.inc(labels(e))
-      ended(e, 'completed')
-    }),
-    afterward.on('retrying', (e) => {
-      retried.inc(labels(e))
-      ended(e, 'retried')
-    }),
-    afterward.on('failed', (e) => {
-      failed.inc(labels(e))
-      ended(e, 'failed')
-    }),
-    afterward.on('handed-back', (e) => {
-      handedBack.inc(labels(e))
-      ended(e, 'handed_back')
-    }),
+    afterward.on('completed', (e) => void ended(e, 'completed').counts.completed++),
+    afterward.on('retrying', (e) => void ended(e, 'retried').counts.retried++),
+    afterward.on('failed', (e) => void ended(e, 'failed').counts.failed++),
+    afterward.on('handed-back', (e) => void ended(e, 'handed_back').counts.handedBack++),
   ]
 
   let closed = false
@@ -191,6 +212,18 @@ export function afterwardMetrics(options: AfterwardMetricsOptions): AfterwardMet
       closed = true
       for (const off of unsubscribe) off()
       for (const metric of names) registry.removeSingleMetric(metric)
+    },
+  }
+}
+
+/** A histogram source of one `Observations` per task series. */
+function perSeries(store: SeriesStore, pick: (s: TaskSeries) => Observations): HistogramSource {
+  return {
+    *series() {
+      for (const s of store) yield { labels: s.labels, observations: pick(s) }
+    },
+    reset: () => {
+      for (const s of store) pick(s).reset()
     },
   }
 }

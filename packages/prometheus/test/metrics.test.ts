@@ -1,7 +1,7 @@
 // afterwardMetrics itself: its options and their errors, registries kept apart, close(),
 // deduplicated and handed-back jobs.
 import { describe, expect, it } from 'vitest'
-import { Registry, register } from 'prom-client'
+import { Registry, register, type OpenMetricsContentType } from 'prom-client'
 import { AfterwardError, defineTask, memory } from '@afterward/core'
 import { afterwardMetrics, type AfterwardMetricsOptions } from '@afterward/prometheus'
 import { deferred, instance, thrown } from '../../../test/support/afterward.js'
@@ -86,6 +86,47 @@ describe('afterwardMetrics', () => {
     const text = await registry.metrics()
     expect(scraped(text).value('shop_jobs_jobs_enqueued_total', labels)).toBe(1)
     expect(text).not.toContain('afterward_')
+  })
+
+  it('starts again from zero after the registry’s resetMetrics()', async () => {
+    const afterward = instance({ tasks: [ok], driver: memory() })
+    const registry = new Registry()
+    afterwardMetrics({ afterward, registry })
+    await afterward.worker().start()
+    await afterward.jobs.wait((await afterward.enqueue(ok, { n: 1 })).id)
+    let metrics = scraped(await registry.metrics())
+    expect(metrics.value('afterward_jobs_completed_total', labels)).toBe(1)
+    registry.resetMetrics()
+    metrics = scraped(await registry.metrics())
+    expect(metrics.series('afterward_jobs_completed_total')).toEqual([])
+    expect(metrics.series('afterward_job_run_duration_seconds_count')).toEqual([])
+    await afterward.jobs.wait((await afterward.enqueue(ok, { n: 2 })).id)
+    metrics = scraped(await registry.metrics())
+    expect(metrics.value('afterward_jobs_completed_total', labels)).toBe(1)
+    expect(metrics.value('afterward_jobs_enqueued_total', labels)).toBe(1)
+    expect(
+      metrics.count('afterward_job_run_duration_seconds', { ...labels, outcome: 'completed' }),
+    ).toBe(1)
+    expect(metrics.count('afterward_enqueue_duration_seconds', labels)).toBe(1)
+  })
+
+  it('writes OpenMetrics into a registry made for it', async () => {
+    const afterward = instance({ tasks: [ok], driver: memory() })
+    const registry = new Registry<OpenMetricsContentType>()
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
+    afterwardMetrics({ afterward, registry })
+    await afterward.worker().start()
+    await afterward.jobs.wait((await afterward.enqueue(ok, { n: 1 })).id)
+    const text = await registry.metrics()
+    expect(text).toContain('# TYPE afterward_jobs_completed counter')
+    expect(text).toContain('afterward_jobs_completed_total{task="ok",queue="default"} 1')
+    expect(text).toContain('# TYPE afterward_job_run_duration_seconds histogram')
+    const metrics = scraped(text)
+    expect(metrics.value('afterward_jobs_completed_total', labels)).toBe(1)
+    expect(
+      metrics.count('afterward_job_run_duration_seconds', { ...labels, outcome: 'completed' }),
+    ).toBe(1)
+    expect(text.endsWith('# EOF\n')).toBe(true)
   })
 
   it('counts a defer whose key was live as deduplicated, not enqueued', async () => {
