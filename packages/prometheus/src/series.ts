@@ -78,10 +78,14 @@ export class TaskSeries {
   }
 }
 
-/** The series of every task and queue seen so far: as many as there are task and queue names. */
+/**
+ * The series of every task and queue seen so far (as many as there are task and queue names),
+ * and the attempts running in this process per queue.
+ */
 export class SeriesStore implements Iterable<TaskSeries> {
   // By task, then by queue: no key string is built per event.
   readonly #byTask = new Map<string, Map<string, TaskSeries>>()
+  readonly #running = new Map<string, { count: number }>()
 
   constructor(readonly buckets: SeriesBuckets) {}
 
@@ -91,6 +95,27 @@ export class SeriesStore implements Iterable<TaskSeries> {
     let series = byQueue.get(queue)
     if (!series) byQueue.set(queue, (series = new TaskSeries(task, queue, this.buckets)))
     return series
+  }
+
+  attemptStarted(queue: string): void {
+    const running = this.#running.get(queue)
+    if (running) running.count++
+    else this.#running.set(queue, { count: 1 })
+  }
+
+  /**
+   * An attempt that began before the store subscribed ends without having been counted: the
+   * count stops at zero instead of going below, so it never reads more than the truth and is
+   * exact again once the queue has been idle.
+   */
+  attemptEnded(queue: string): void {
+    const running = this.#running.get(queue)
+    if (running && running.count > 0) running.count--
+  }
+
+  /** Attempts running now, per queue (every queue that has had one). */
+  *slots(): Iterable<[queue: string, running: number]> {
+    for (const [queue, { count }] of this.#running) yield [queue, count]
   }
 
   *[Symbol.iterator](): Iterator<TaskSeries> {
