@@ -1,7 +1,14 @@
 import type { OpenMetricsContentType, PrometheusContentType, Registry } from 'prom-client'
 import { AfterwardError, ErrorCode, type Afterward } from '@afterward/core'
 
-/** A prom-client registry, in the Prometheus text format (the default) or OpenMetrics. */
+/**
+ * A prom-client registry, in the Prometheus text format (the default) or OpenMetrics.
+ *
+ * @example
+ * const registry = new Registry<OpenMetricsContentType>()
+ * registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
+ * afterwardMetrics({ afterward, registry })
+ */
 export type MetricsRegistry = Registry<PrometheusContentType> | Registry<OpenMetricsContentType>
 
 /** Upper bounds of the histograms' buckets, in seconds, in increasing order. */
@@ -17,6 +24,13 @@ export interface MetricsBuckets {
 /**
  * The buckets used when `buckets` leaves one out: wide enough for jobs of a few milliseconds to a
  * few minutes, waits up to an hour, and enqueues up to the default `enqueueTimeout` (2 s).
+ *
+ * @example
+ * // Jobs that run for up to an hour: the default bounds, then longer ones.
+ * afterwardMetrics({
+ *   afterward,
+ *   buckets: { runDuration: [...DEFAULT_BUCKETS.runDuration, 600, 1800, 3600] },
+ * })
  */
 export const DEFAULT_BUCKETS: Required<MetricsBuckets> = {
   runDuration: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
