@@ -12,8 +12,10 @@ import {
 } from '@afterward/example-shared'
 import { dashboardPlugin } from '@afterward/dashboard'
 import afterwardPlugin from '@afterward/fastify'
+import { afterwardMetrics, metricsPlugin } from '@afterward/prometheus'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { Registry } from 'prom-client'
 import { z } from 'zod'
 
 /**
@@ -31,6 +33,11 @@ export async function buildApp(services: Services, logger?: Logger): Promise<Fas
   // Jobs carry the request id: the plugin takes the caller's X-Request-Id or makes one, and
   // echoes it in the response of a request that defers.
   await app.register(afterwardPlugin, { afterward })
+  // Prometheus metrics of the jobs (and of the worker, when it runs in this process) at
+  // GET /metrics; a registry of the app's own, so that several apps can share a process.
+  const metrics = afterwardMetrics({ afterward, registry: new Registry() })
+  app.addHook('onClose', async () => metrics.close())
+  await app.register(metricsPlugin, { registry: metrics.registry })
   // The "did it run?" page: /afterward/, behind basic auth (see the banner for the password).
   await app.register(dashboardPlugin, { afterward, prefix: '/afterward', auth: settings.dashboard })
 
