@@ -1,6 +1,7 @@
-/* global document, window */
-// The dashboard's only script: times in the viewer's time zone ("3 min ago" on hover), and a
-// confirmation before Remove.
+/* global document, window, setTimeout, URL */
+// The dashboard's only script: times in the viewer's time zone ("3 min ago" on hover), a
+// confirmation before Remove, and a reload every few seconds of a page whose jobs are not all
+// finished (`<main data-live>`), paused while the search box has the focus.
 // Every page works without it.
 ;(function () {
   'use strict'
@@ -29,4 +30,18 @@
       if (!window.confirm(form.getAttribute('data-confirm'))) event.preventDefault()
     })
   })
+  if (document.querySelector('main[data-live]')) {
+    var reload = function () {
+      if (document.activeElement && document.activeElement.matches('input, select')) {
+        setTimeout(reload, 3000)
+      } else {
+        // Without the one-off notice ("Retried…"), which would be stale by then.
+        var url = new URL(window.location.href)
+        url.searchParams.delete('done')
+        url.searchParams.delete('removed')
+        window.location.replace(url.href)
+      }
+    }
+    setTimeout(reload, 3000)
+  }
 })()

@@ -130,9 +130,11 @@ describe.skipIf(skipReason !== undefined)(
       expect(await page.locator('dl.facts .state').innerText()).toBe('waiting')
       expect(await page.getByRole('button', { name: 'Retry' }).count()).toBe(0)
 
+      // The page reloads itself while the job is not finished, and so shows it complete.
       await runUntilSettled(afterward, [failedId!])
-      await page.reload()
-      expect(await page.locator('dl.facts .state').innerText()).toBe('completed')
+      await page.locator('dl.facts .state', { hasText: 'completed' }).waitFor()
+      expect(page.url()).toBe(`${url}/afterward/jobs/${failedId}`)
+      expect(await page.getByText('Retried: the job waits for a worker.').count()).toBe(0)
 
       // Remove asks first (a confirm dialog), then goes back to the request without the job.
       page.once('dialog', (dialog) => void dialog.accept())

@@ -66,6 +66,7 @@ describe.each(drivers)('dashboard pages on %s', (_name, makeDriver) => {
     expect(page.body).toContain(`href="/ops/jobs/${okId}">update-crm</a>`)
     expect(page.body).toContain('mail server said no to ada@example.com: quota exceeded')
     expect(page.body.match(/<svg\b/g)).toHaveLength(2)
+    expect(page.body).not.toContain('data-live') // every job finished: no reloading
 
     expect((await get(`/search?q=%20${failedId}%20`)).location).toBe(`/ops/jobs/${failedId}`)
     const none = await get('/search?q=no-such-id')
@@ -121,6 +122,8 @@ describe.each(drivers)('dashboard pages on %s', (_name, makeDriver) => {
     for (let n = 0; n < 5; n++) ids.push((await afterward.enqueue(ok, { n })).id)
     await afterward.enqueue(flaky, { to: 'x@example.com', note: 'n' }, { queue: 'mail' })
     const get = client(afterward, { pageSize: 2 })
+    // A job still to run: its page reloads itself (the script reads data-live) to show it finish.
+    expect((await get(`/jobs/${ids[0]}`)).body).toContain('<main data-live>')
 
     const seen: string[] = []
     let url: string | undefined = '/jobs?state=waiting&task=update-crm'

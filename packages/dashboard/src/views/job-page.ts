@@ -57,7 +57,8 @@ export function jobPage(
     <pre class="input">${prettyJson(job.input)}</pre>
     <h2>Errors</h2>
     ${errorList(job)}`
-  return layout(view, `Job ${job.id}`, body, { query: job.id, ...options })
+  const live = job.finishedAt === undefined
+  return layout(view, `Job ${job.id}`, body, { query: job.id, live, ...options })
 }
 
 function errorList(job: JobDetail): Html {

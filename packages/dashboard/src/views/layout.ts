@@ -32,12 +32,15 @@ export function stateBadge(state: string): Html {
   return html`<span class="state state-${state}">${state}</span>`
 }
 
-/** A whole page: header with the search box and state links, then `body`. */
+/**
+ * A whole page: header with the search box and state links, then `body`. A `live` page (jobs
+ * still to finish) is reloaded every few seconds by the script, so that it shows them finish.
+ */
 export function layout(
   view: ViewContext,
   heading: string,
   body: Interpolation,
-  options: { query?: string; notice?: string; error?: string } = {},
+  options: { query?: string; notice?: string; error?: string; live?: boolean } = {},
 ): Html {
   const nav = STATES.map((state) => html`<a href="${href(view, '/jobs', { state })}">${state}</a>`)
   return html`<!doctype html>
@@ -66,7 +69,7 @@ export function layout(
           </form>
           <nav><a href="${href(view, '/jobs')}">all jobs</a>${nav}</nav>
         </header>
-        <main>
+        <main${options.live ? html` data-live` : ''}>
           ${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : ''}
           ${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
           <h1>${heading}</h1>

@@ -19,5 +19,6 @@ export function requestPage(
       ${jobs.length} job${jobs.length === 1 ? '' : 's'}: ${tally}
     </p>
     ${timeline(view, jobs, now)}`
-  return layout(view, `Request ${requestId}`, body, { query: requestId, notice })
+  const live = jobs.some((job) => job.finishedAt === undefined)
+  return layout(view, `Request ${requestId}`, body, { query: requestId, notice, live })
 }
