@@ -46,7 +46,7 @@ export default defineConfig(
   },
   {
     // Adapters use the core's public API only (see STYLE.md, "thin adapters").
-    files: ['packages/{fastify,express,prisma,otel}/src/**/*.ts'],
+    files: ['packages/{fastify,express,prisma,otel,cli}/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -252,8 +252,9 @@ function report(io: CliIo, err: unknown): number {
     io.stderr.write(`error: ${text}\n(afterward --help lists the commands and options)\n`)
     return EXIT.USAGE
   }
+  // Not found, or failed (a broker away, a job in the wrong state): 1 either way.
   io.stderr.write(`error: ${typeof code === 'string' ? `[${code}] ` : ''}${text}\n`)
-  return code === 'AFTERWARD_JOB_NOT_FOUND' ? EXIT.NOT_FOUND : EXIT.NOT_FOUND
+  return EXIT.NOT_FOUND
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
