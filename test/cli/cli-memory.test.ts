@@ -1,6 +1,7 @@
 // The afterward binary on memory(), through an app's config file (fixtures/memory): what a
 // user reads, what a script parses, and the exit codes.
 import { join } from 'node:path'
+import { stripVTControlCharacters } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { afterward, fixtures, json } from './run-cli.js'
 
@@ -34,10 +35,7 @@ describe.concurrent(
       const colored = await afterward(['request', 'req-signup', '--color'], app)
       expect(colored.stdout).toContain('\u001b[31mfailed\u001b[39m')
       expect(colored.stdout).toContain('\u001b[2mJOB\u001b[22m')
-      const plain = colored.stdout
-        .replace(/\u001b\[\d+m/g, '')
-        .trim()
-        .split('\n')
+      const plain = stripVTControlCharacters(colored.stdout).trim().split('\n')
       expect(plain[4]!.slice(plain[2]!.indexOf('STATE'))).toMatch(/^failed {5}1\/1 /)
     })
 
