@@ -46,7 +46,7 @@ export default defineConfig(
   },
   {
     // Adapters and integrations use the core's public API only (see STYLE.md, "thin adapters").
-    files: ['packages/{fastify,express,prisma,otel,prometheus,dashboard}/src/**/*.ts'],
+    files: ['packages/{fastify,express,prisma,otel,prometheus,cli,dashboard}/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,6 +1,7 @@
 // The afterward binary on memory(), through an app's config file (fixtures/memory): what a
 // user reads, what a script parses, and the exit codes.
 import { join } from 'node:path'
+import { stripVTControlCharacters } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { afterward, fixtures, json } from './run-cli.js'
 
@@ -30,6 +31,12 @@ describe.concurrent(
       expect(column(lines[4]!, 'LAST ERROR')).toMatch(/^\[AFTERWARD_PERMANENT\]/)
       // Piped (not a terminal) and NO_COLOR: no escape codes.
       expect(result.stdout).not.toContain('\u001b[')
+      // --color forces it: the failed state in red, the header dimmed, the columns still aligned.
+      const colored = await afterward(['request', 'req-signup', '--color'], app)
+      expect(colored.stdout).toContain('\u001b[31mfailed\u001b[39m')
+      expect(colored.stdout).toContain('\u001b[2mJOB\u001b[22m')
+      const plain = stripVTControlCharacters(colored.stdout).trim().split('\n')
+      expect(plain[4]!.slice(plain[2]!.indexOf('STATE'))).toMatch(/^failed {5}1\/1 /)
     })
 
     it('request --json: the jobs with ISO times and the redacted input; --absolute prints ISO times', async () => {
@@ -125,6 +132,7 @@ describe.concurrent(
         [['retry'], /Give the id of a failed job, or --state failed/],
         [['retry', '--state', 'completed'], /only failed jobs can be retried/],
         [['--redact', 'a..b', 'list'], /--redact: .*'card\.number'/],
+        [['--prefix', 'x', 'list'], /--prefix applies to the read-only view/],
       ]
       const results = await Promise.all(cases.map(([args]) => afterward(args, app)))
       results.forEach((result, i) => {

@@ -17,8 +17,16 @@ export interface Output {
 
 type Style = Parameters<typeof styleText>[0]
 
-export function paint(output: Output, style: Style, text: string): string {
-  return output.color && text !== '' ? styleText(style, text) : text
+// Whether to colour is decided once (Output.color); newer Nodes would otherwise check stdout
+// again and drop the colour asked for with --color. (Older ones ignore the option.)
+const style = styleText as (
+  format: Style,
+  text: string,
+  options: { validateStream: boolean },
+) => string
+
+export function paint(output: Output, format: Style, text: string): string {
+  return output.color && text !== '' ? style(format, text, { validateStream: false }) : text
 }
 
 const STATE_STYLE: Record<JobState, Style> = {

@@ -1,3 +1,5 @@
-export { processIo, runCli } from './program.js'
-export type { CliIo, RunCliOptions } from './program.js'
+export { runCli } from './program.js'
+export type { RunCliOptions } from './program.js'
+export { processIo } from './io.js'
+export type { CliIo } from './io.js'
 export { CONFIG_NAMES } from './load.js'

@@ -60,7 +60,20 @@ export async function loadAfterward(
     source.config !== undefined
       ? resolve(cwd, source.config)
       : CONFIG_NAMES.map((name) => resolve(cwd, name)).find((path) => existsSync(path))
-  if (file !== undefined) return fromConfig(file, source)
+  if (file !== undefined) {
+    const stray =
+      source.prefix !== undefined
+        ? '--prefix'
+        : source.schema !== undefined
+          ? '--schema'
+          : undefined
+    if (stray !== undefined) {
+      throw new UsageError(
+        `${stray} applies to the read-only view (--redis / --postgres); with a config (${file}) the instance's own driver options apply.`,
+      )
+    }
+    return fromConfig(file, source)
+  }
   if (env['REDIS_URL']) return readOnly({ ...source, redis: env['REDIS_URL'] })
   if (env['DATABASE_URL']) return readOnly({ ...source, postgres: env['DATABASE_URL'] })
   throw new UsageError(
@@ -93,7 +106,7 @@ function readOnly(source: Source): Loaded {
   if (source.redis !== undefined && source.postgres !== undefined) {
     throw new UsageError('Pass one of --redis and --postgres, not both.')
   }
-  const driver =
+  const driver = usage(() =>
     source.redis !== undefined
       ? bullmq({
           connection: source.redis,
@@ -106,7 +119,8 @@ function readOnly(source: Source): Loaded {
             // A viewer must not create or upgrade tables.
             migrate: false,
           },
-        })
+        }),
+  )
   const afterward = createAfterward({
     tasks: [],
     driver,
@@ -126,6 +140,16 @@ function readOnly(source: Source): Loaded {
     afterward: { ...afterward, jobs: { ...afterward.jobs, retry: refuse, remove: refuse } },
     readOnly: true,
     from,
+  }
+}
+
+/** Runs `make`, turning a configuration it refuses (a bad URL, prefix or schema) into a usage error. */
+function usage<T>(make: () => T): T {
+  try {
+    return make()
+  } catch (err) {
+    if ((err as { code?: string }).code !== ErrorCode.CONFIG_INVALID) throw err
+    throw new UsageError((err as Error).message)
   }
 }
 

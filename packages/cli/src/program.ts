@@ -1,9 +1,9 @@
 // The `afterward` command: options and commands parsed by commander, each command in its own
 // file under commands/. Returns an exit code instead of exiting, so tests and wrappers can call it.
-import { createInterface } from 'node:readline/promises'
 import { Command, CommanderError } from 'commander'
 import type { Afterward } from '@afterward/core'
 import { EXIT, type CommandContext } from './context.js'
+import { confirm, processIo, signalled, type CliIo } from './io.js'
 import type { Output } from './format.js'
 import { loadAfterward, redactPaths, type Source } from './load.js'
 import { UsageError } from './usage-error.js'
@@ -18,17 +18,6 @@ import {
   PASSWORD_ENV,
   type DashboardCommandOptions,
 } from './commands/dashboard.js'
-
-/** Where the command reads and writes; `process`'s own by default. */
-export interface CliIo {
-  stdout: { write(text: string): unknown; isTTY?: boolean }
-  stderr: { write(text: string): unknown }
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean }
-  cwd: string
-  env: NodeJS.ProcessEnv
-  /** Resolves when a long-running command (`dashboard`) should stop: SIGINT or SIGTERM. */
-  stopped?: Promise<unknown>
-}
 
 interface GlobalOptions {
   config?: string
@@ -232,18 +221,6 @@ async function withContext(
   }
 }
 
-async function confirm(io: CliIo, question: string): Promise<boolean> {
-  if (!io.stdin.isTTY) {
-    throw new UsageError(`${question} Not asked: stdin is not a terminal. Pass --yes to go ahead.`)
-  }
-  const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream })
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim())
-  } finally {
-    rl.close()
-  }
-}
-
 /** Prints an error the way the user can act on it; returns its exit code. */
 function report(io: CliIo, err: unknown): number {
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown }
@@ -252,25 +229,7 @@ function report(io: CliIo, err: unknown): number {
     io.stderr.write(`error: ${text}\n(afterward --help lists the commands and options)\n`)
     return EXIT.USAGE
   }
+  // Not found, or failed (a broker away, a job in the wrong state): 1 either way.
   io.stderr.write(`error: ${typeof code === 'string' ? `[${code}] ` : ''}${text}\n`)
-  return code === 'AFTERWARD_JOB_NOT_FOUND' ? EXIT.NOT_FOUND : EXIT.NOT_FOUND
-}
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function signalled(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
-}
-
-/** The process's own stdout, stderr, stdin, working directory and environment. */
-export function processIo(): CliIo {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    stdin: process.stdin,
-    cwd: process.cwd(),
-    env: process.env,
-  }
+  return EXIT.NOT_FOUND
 }
