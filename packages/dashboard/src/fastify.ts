@@ -1,26 +1,20 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { dashboardFor } from './dashboard.js'
-import { FORM_LIMIT } from './node-body.js'
+import { readText } from './node-body.js'
 import type { DashboardOptions } from './options.js'
 
 /** Options of the Fastify plugin; mount it with Fastify's own `prefix`. */
 export type DashboardPluginOptions = DashboardOptions<FastifyRequest>
 
-const FORM = 'application/x-www-form-urlencoded'
-
 const plugin: FastifyPluginAsync<DashboardPluginOptions> = async (app, options) => {
   const dashboard = dashboardFor(options, '@afterward/dashboard (Fastify)')
-  // Retry and Remove post urlencoded forms; keep them as text for the dashboard to read. Any
-  // other body is read as text too, so that an unauthenticated request of any content type
-  // still gets its 401 rather than a 415.
-  for (const type of [FORM, '*']) {
-    if (!app.hasContentTypeParser(type)) {
-      app.addContentTypeParser(type, { parseAs: 'string' }, (_request, body, done) => {
-        done(null, body)
-      })
-    }
-  }
+  // Bodies are left unread until the request passed auth (so that a stranger's POST of any size
+  // or type gets its 401): the dashboard reads a form through this function, after auth.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, payload, done) => {
+    done(null, () => readText(payload))
+  })
   const base = app.prefix
   async function serve(request: FastifyRequest, reply: FastifyReply) {
     const below = request.url.slice(base.length)
@@ -35,8 +29,8 @@ const plugin: FastifyPluginAsync<DashboardPluginOptions> = async (app, options) 
     return reply.code(res.status).headers(res.headers).send(res.body)
   }
   const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
-  app.route({ method: methods, url: '/', bodyLimit: FORM_LIMIT, handler: serve })
-  app.route({ method: methods, url: '/*', bodyLimit: FORM_LIMIT, handler: serve })
+  app.route({ method: methods, url: '/', handler: serve })
+  app.route({ method: methods, url: '/*', handler: serve })
 }
 
 /**

@@ -25,6 +25,8 @@ export function readText(req: IncomingMessage): Promise<string> {
       chunks.push(chunk)
     })
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    // A client that went away mid-body: nothing to act on (a settled promise ignores this).
+    req.on('close', () => resolve(''))
     req.on('error', reject)
   })
 }

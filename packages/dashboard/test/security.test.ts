@@ -80,6 +80,18 @@ describe.each(hosts)('dashboard auth and CSRF ($name)', (host) => {
       })
       expect(res.status, `POST ${action}`).toBe(401)
     }
+    // A POST of any type and size is refused before its body is read.
+    for (const [type, body] of [
+      ['application/json', JSON.stringify({ _csrf: 'x', pad: 'y'.repeat(100_000) })],
+      ['text/xml', '<a/>'],
+    ] as const) {
+      const res = await fetch(`${dashboard.url}/jobs/${id}/retry`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body,
+      })
+      expect(res.status, `POST ${type}`).toBe(401)
+    }
     const json = await fetch(`${dashboard.url}/api/counts`)
     expect(await json.json()).toEqual({
       code: 'AFTERWARD_UNAUTHORIZED',
