@@ -12,7 +12,7 @@ import {
 } from '@afterward/core'
 import { silentLogger } from '../support/afterward.js'
 import { createTestDatabase, type TestDatabase } from '../support/pg.js'
-import { redisUrl, uniqueQueueName } from '../support/redis.js'
+import { freePort, redisUrl, uniqueQueueName } from '../support/redis.js'
 import { afterward as cli, fixtures, json } from './run-cli.js'
 
 interface Broker {
@@ -134,7 +134,7 @@ brokerSuite('BullMQ on Redis (--redis, then REDIS_URL)', () => ({
   configEnv: { REDIS_URL: redisUrl, TEST_PREFIX: prefix },
 }))
 
-describe('afterward CLI read-only from REDIS_URL', () => {
+describe('afterward CLI read-only, without a config', () => {
   it('uses REDIS_URL when no config is found, and answers 1 for an unknown request', async () => {
     const result = await cli(['request', 'req-none', '--prefix', uniqueQueueName('aw')], {
       cwd: join(fixtures, '..'),
@@ -142,6 +142,20 @@ describe('afterward CLI read-only from REDIS_URL', () => {
     })
     expect(result).toMatchObject({ code: 1, stdout: '' })
     expect(result.stderr).toMatch(/^No jobs for request 'req-none'/)
+  })
+
+  it('says the broker is unreachable, with exit code 1', async () => {
+    const port = await freePort()
+    const result = await cli([
+      '--postgres',
+      `postgres://postgres@127.0.0.1:${port}/test`,
+      'request',
+      'x',
+    ])
+    expect(result).toMatchObject({ code: 1, stdout: '' })
+    expect(result.stderr).toMatch(
+      /^error: \[AFTERWARD_BROKER_UNAVAILABLE\] PostgreSQL is not reachable/,
+    )
   })
 })
 

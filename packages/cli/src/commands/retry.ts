@@ -52,7 +52,13 @@ export async function retryCommand(
       ...(options.task === undefined ? {} : { task: options.task }),
       ...(options.queue === undefined ? {} : { queue: options.queue }),
     }
-    jobs = (await collect(ctx, query, MAX_BULK, undefined)).jobs
+    const found = await collect(ctx, query, MAX_BULK, undefined)
+    jobs = found.jobs
+    if (found.next !== undefined && !ctx.json) {
+      output.err(
+        `More than ${MAX_BULK} failed jobs match: these are the newest; run it again for the rest.`,
+      )
+    }
     if (jobs.length === 0) {
       if (ctx.json) output.out(JSON.stringify({ retried: [], errors: [] }, null, 2))
       else output.err('No failed jobs match.')
