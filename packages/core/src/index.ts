@@ -6,6 +6,7 @@ export type {
   AnyTask,
   DeferArgs,
   DeferFn,
+  DeferInFn,
   DeferredJob,
   JobMeta,
   RegisteredContext,
@@ -49,9 +50,11 @@ export type {
   JobState,
   Producer,
   QueueJobCounts,
+  QueueState,
   ScheduleInfo,
   ScheduleRecord,
   Scheduler,
+  TransactionalOutbox,
 } from './driver.js'
 export { RequeueJob } from './driver.js'
 export {

@@ -11,6 +11,7 @@ import {
   settleScope,
   traceFrom,
   type DeferFn,
+  type DeferInFn,
   type DeferScope,
   type FlushStats,
   type HttpAdapterOptions,
@@ -29,6 +30,12 @@ declare module 'express-serve-static-core' {
      * dropped on 4xx, 5xx or a thrown error. Throws `AfterwardInputError` for bad input.
      */
     defer: DeferFn
+    /**
+     * Writes a job inside the database transaction `tx` (with this request's id, route options
+     * and trace): it exists if and only if `tx` commits, whatever the response. Await it inside
+     * the transaction. Needs a driver with an outbox (`prismaOutbox(prisma).driver(inner)`).
+     */
+    deferIn: DeferInFn
   }
 }
 
@@ -124,6 +131,13 @@ export function afterwardMiddleware(options: AfterwardMiddlewareOptions): Afterw
         throw err
       }
     } as DeferFn
+    // Written in the caller's transaction, not held for the response: no scope to settle.
+    res.deferIn = function deferIn(tx, task, ...args) {
+      const options = routeOptions.get(res)
+      return afterward
+        .scope({ requestId, options, trace: traceFrom(req.headers) })
+        .deferIn(tx, task, ...args)
+    } as DeferInFn
     next()
   }
   return Object.assign(afterwardMiddleware, { stats })
