@@ -1,0 +1,226 @@
+// The transactional outbox on a real Prisma 7 client and PostgreSQL: a job deferred with
+// afterward.deferIn(tx, ...) exists if and only if its transaction commits, shows as `pending`
+// while it waits in the outbox, and runs once after a relay moved it, on every driver setup.
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import {
+  AfterwardError,
+  AfterwardInputError,
+  bullmq,
+  defineTask,
+  memory,
+  type Driver,
+} from '@afterward/core'
+import { prismaOutbox } from '@afterward/prisma'
+import { instance } from '../support/afterward.js'
+import { createOutboxDatabase, outboxRows } from '../support/outbox.js'
+import {
+  createPrisma,
+  createTestDatabase,
+  type PrismaClient,
+  type TestDatabase,
+} from '../support/pg.js'
+import { redisUrl, uniqueQueueName } from '../support/redis.js'
+
+let db: TestDatabase
+let prisma: PrismaClient
+
+beforeAll(async () => {
+  db = await createOutboxDatabase()
+  prisma = createPrisma(db.url, { max: 4 })
+})
+
+afterAll(async () => {
+  await prisma?.$disconnect()
+  await db?.drop()
+})
+
+const MIGRATION_COMMAND = 'psql "$DATABASE_URL" -f node_modules/@afterward/prisma/sql/outbox.sql'
+
+/** A task that records each run, so that a test can tell "once" from "twice". */
+function recordingTask(name = 'send-receipt') {
+  const runs: string[] = []
+  const task = defineTask({
+    name,
+    input: z.object({ orderId: z.number().int() }),
+    run: (_input, ctx) => void runs.push(ctx.job.id),
+  })
+  return { task, runs }
+}
+
+const drivers: [string, () => Driver][] = [
+  ['memory()', () => memory()],
+  ['bullmq() on Redis', () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('outbox') })],
+  [
+    'bullmq() on PostgreSQL',
+    () =>
+      bullmq({
+        postgres: {
+          connectionString: db.url,
+          schema: `jobs_${randomBytes(4).toString('hex')}`,
+          max: 3,
+        },
+      }),
+  ],
+]
+
+describe.each(drivers)('transactional enqueue on %s', (_name, makeDriver) => {
+  it('stores the job of a committed transaction once, and never the job of a rolled-back one', async () => {
+    const { task, runs } = recordingTask()
+    const outbox = prismaOutbox(prisma, { listen: db.url })
+    const afterward = instance({ tasks: [task], driver: outbox.driver(makeDriver()) })
+    const requestId = `req-${randomBytes(4).toString('hex')}`
+
+    let rolledBack: string | undefined
+    const failure = await prisma
+      .$transaction(async (tx) => {
+        const order = await tx.order.create({ data: { userId: 1, total: 10 } })
+        rolledBack = (await afterward.deferIn(tx, task, { orderId: order.id })).id
+        throw new Error('payment declined')
+      })
+      .catch((err: unknown) => err)
+    expect(failure).toMatchObject({ message: 'payment declined' })
+
+    const { id } = await prisma.$transaction(async (tx) => {
+      const order = await tx.order.create({ data: { userId: 2, total: 20 } })
+      return afterward.scope({ requestId }).deferIn(tx, task, { orderId: order.id })
+    })
+
+    // No relay yet (no worker): the committed job waits in the outbox.
+    expect(await afterward.jobs.get(id)).toMatchObject({
+      id,
+      task: 'send-receipt',
+      state: 'pending',
+      requestId,
+      attemptsMade: 0,
+      input: { orderId: expect.any(Number) },
+    })
+    expect((await afterward.jobs.byRequest(requestId)).map((j) => [j.id, j.state])).toEqual([
+      [id, 'pending'],
+    ])
+    expect(await afterward.jobs.get(rolledBack!)).toBeUndefined()
+
+    // A worker starts the relay, which moves the row to the broker under the same id.
+    await afterward.worker().start()
+    expect(await afterward.jobs.wait(id, { timeout: 10_000 })).toMatchObject({
+      id,
+      state: 'completed',
+      requestId,
+    })
+    expect((await afterward.jobs.byRequest(requestId)).map((j) => [j.id, j.state])).toEqual([
+      [id, 'completed'],
+    ])
+    // The relay went past where the rolled-back row would have been: it never existed.
+    expect(runs).toEqual([id])
+    expect(await afterward.jobs.get(rolledBack!)).toBeUndefined()
+    expect(await outboxRows(db.url)).toBe(0)
+  })
+})
+
+describe('deferIn', () => {
+  it('validates the input at the call, like defer, and writes nothing for bad input', async () => {
+    const { task } = recordingTask()
+    const afterward = instance({ tasks: [task], driver: prismaOutbox(prisma).driver(memory()) })
+    const before = await outboxRows(db.url)
+    await prisma.$transaction(async (tx) => {
+      const error = await afterward
+        .deferIn(tx, task, { orderId: 'seven' as unknown as number })
+        .catch((err: unknown) => err)
+      expect(error).toBeInstanceOf(AfterwardInputError)
+      expect(error).toMatchObject({
+        code: 'AFTERWARD_INPUT_INVALID',
+        task: 'send-receipt',
+        path: 'input.orderId',
+      })
+      const unknown = recordingTask('not-registered').task
+      await expect(afterward.deferIn(tx, unknown, { orderId: 1 })).rejects.toMatchObject({
+        code: 'AFTERWARD_UNKNOWN_TASK',
+      })
+      // @ts-expect-error orderId must be a number (checked at compile time too)
+      void afterward.deferIn(tx, task, { orderId: 'x' }).catch(() => {})
+    })
+    expect(await outboxRows(db.url)).toBe(before)
+  })
+
+  it('applies job options and precedence as defer does', async () => {
+    const { task } = recordingTask()
+    const afterward = instance({
+      tasks: [task],
+      driver: prismaOutbox(prisma).driver(memory()),
+      defaults: { retry: { attempts: 2 } },
+    })
+    const { id } = await prisma.$transaction((tx) =>
+      afterward
+        .scope({ options: { retry: { attempts: 4 }, queue: 'receipts' } })
+        .deferIn(tx, task, { orderId: 1 }, { retry: { attempts: 6 }, key: 'order-1' }),
+    )
+    expect(await afterward.jobs.get(id)).toMatchObject({
+      state: 'pending',
+      queue: 'receipts',
+      maxAttempts: 6,
+      key: 'order-1',
+    })
+  })
+
+  it('refuses a tx that is not a Prisma transaction client, saying how to get one', async () => {
+    const { task } = recordingTask()
+    const afterward = instance({ tasks: [task], driver: prismaOutbox(prisma).driver(memory()) })
+    for (const tx of [prisma, {}, null, 'tx']) {
+      const error = await afterward.deferIn(tx, task, { orderId: 1 }).catch((err: unknown) => err)
+      expect(error).toBeInstanceOf(AfterwardError)
+      expect(error).toMatchObject({ code: 'AFTERWARD_CONFIG_INVALID' })
+      expect((error as Error).message).toMatch(
+        /transaction client.*prisma\.\$transaction\(async \(tx\)/,
+      )
+    }
+    const error = await afterward.deferIn(prisma, task, { orderId: 1 }).catch((err: unknown) => err)
+    expect((error as Error).message).toMatch(/the Prisma client itself/)
+  })
+
+  it('names the missing outbox table and the command that creates it', async () => {
+    const bare = await createTestDatabase()
+    const client = createPrisma(bare.url, { max: 2 })
+    try {
+      const { task } = recordingTask()
+      const afterward = instance({ tasks: [task], driver: prismaOutbox(client).driver(memory()) })
+      const error = await client
+        .$transaction((tx) => afterward.deferIn(tx, task, { orderId: 1 }))
+        .catch((err: unknown) => err)
+      expect(error).toBeInstanceOf(AfterwardError)
+      expect(error).toMatchObject({ code: 'AFTERWARD_CONFIG_INVALID' })
+      expect((error as Error).message).toContain('"afterward_outbox" does not exist')
+      expect((error as Error).message).toContain(MIGRATION_COMMAND)
+      await expect(afterward.jobs.get('some-id')).rejects.toThrow(MIGRATION_COMMAND)
+      await expect(prismaOutbox(client).lag()).rejects.toThrow(MIGRATION_COMMAND)
+    } finally {
+      await client.$disconnect()
+      await bare.drop()
+    }
+  })
+
+  it('needs a driver with an outbox, and says how to put one in front', async () => {
+    const { task } = recordingTask()
+    const afterward = instance({ tasks: [task], driver: memory() })
+    const error = await prisma
+      .$transaction((tx) => afterward.deferIn(tx, task, { orderId: 1 }))
+      .catch((err: unknown) => err)
+    expect(error).toMatchObject({ code: 'AFTERWARD_CONFIG_INVALID' })
+    expect((error as Error).message).toMatch(/prismaOutbox\(prisma\)\.driver\(memory\(\.\.\.\)\)/)
+  })
+
+  it('refuses bad outbox options and a client that is not Prisma', () => {
+    const code = (fn: () => unknown) => {
+      try {
+        fn()
+      } catch (err) {
+        return (err as AfterwardError).code
+      }
+      return undefined
+    }
+    expect(code(() => prismaOutbox({} as PrismaClient))).toBe('AFTERWARD_CONFIG_INVALID')
+    expect(code(() => prismaOutbox(prisma, { batchSize: 0 }))).toBe('AFTERWARD_CONFIG_INVALID')
+    expect(code(() => prismaOutbox(prisma, { pollInterval: 1.5 }))).toBe('AFTERWARD_CONFIG_INVALID')
+    expect(code(() => prismaOutbox(prisma).driver({} as Driver))).toBe('AFTERWARD_CONFIG_INVALID')
+  })
+})
