@@ -35,9 +35,7 @@ beforeEach(async () => {
 })
 
 /** Commits an order and its receipt job in one transaction; returns the order id. */
-async function order(afterward: {
-  deferIn: typeof import('@afterward/core').Afterward.prototype.deferIn
-}) {
+async function order(afterward: Pick<Afterward, 'deferIn'>): Promise<number> {
   return prisma.$transaction(async (tx) => {
     const created = await tx.order.create({ data: { userId: 1, total: 1 } })
     await afterward.deferIn(tx, sendReceipt, { orderId: created.id })
