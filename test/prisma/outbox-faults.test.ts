@@ -43,13 +43,20 @@ async function order(afterward: Pick<Afterward, 'deferIn'>): Promise<number> {
   })
 }
 
-/** Resolves once `count` receipts ran in this process. */
-function receiptsRan(count: number, on: (listener: () => void) => void): Promise<void> {
+/**
+ * Resolves once `count` receipts ran in this process and the broker has them all completed
+ * (`completed` is reported as the attempt ends, before the broker records it).
+ */
+async function receiptsRan(count: number, afterward: Afterward): Promise<void> {
+  const ids: string[] = []
   const done = deferred()
-  on(() => {
-    if ([...receiptRuns.values()].reduce((a, b) => a + b, 0) >= count) done.resolve()
+  const off = afterward.on('completed', (e) => {
+    ids.push(e.jobId)
+    if (ids.length >= count) done.resolve()
   })
-  return done.promise
+  await done.promise
+  off()
+  await Promise.all(ids.map((id) => afterward.jobs.wait(id, { timeout: 10_000 })))
 }
 
 describe('outbox under faults', () => {
@@ -84,7 +91,7 @@ describe('outbox under faults', () => {
         bullmq({ connection: redisUrl, prefix }),
       ),
     })
-    const ran = receiptsRan(orders.length, (l) => afterward.on('completed', l))
+    const ran = receiptsRan(orders.length, afterward)
     await afterward.worker().start()
     await ran
     expect(await outboxRows(db.url)).toBe(0)
@@ -151,7 +158,7 @@ describe('outbox under faults', () => {
     const downFor = 10_000 - (Date.now() - (await stoppedAt.promise))
     if (downFor > 0) await new Promise((resolve) => setTimeout(resolve, downFor)) // the outage itself
     await redis.restart()
-    const ran = receiptsRan(total, (l) => afterward.on('completed', l))
+    const ran = receiptsRan(total, afterward)
     await afterward.worker({ concurrency: 20 }).start()
     await ran
     await relay.close()
@@ -161,6 +168,62 @@ describe('outbox under faults', () => {
     expect(receiptRuns.size).toBe(total)
     expect([...receiptRuns.values()].every((n) => n === 1)).toBe(true)
   }, 60_000)
+
+  it.each([
+    ['Redis', () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('outbox-dies') })],
+    [
+      'PostgreSQL',
+      () => bullmq({ postgres: { connectionString: db.url, schema: 'outbox_dies', max: 3 } }),
+    ],
+  ])(
+    'stores a batch once when a relay dies between storing it and deleting its rows (BullMQ on %s)',
+    async (_name, makeBroker) => {
+      const broker = makeBroker()
+      const outbox = prismaOutbox(prisma)
+      const afterward = instance({ tasks: [sendReceipt], driver: outbox.driver(broker) })
+      const ids = await prisma.$transaction(async (tx) => {
+        const jobs = []
+        for (let orderId = 1; orderId <= 10; orderId++) {
+          jobs.push((await afterward.deferIn(tx, sendReceipt, { orderId })).id)
+        }
+        return jobs
+      })
+      // The first relay stores the batch, then dies before it deletes the rows.
+      let handedOver = 0
+      const dying: Producer = {
+        enqueue: async (records, signal) => {
+          await broker.enqueue(records, signal)
+          handedOver += records.length
+          throw new Error('relay process died')
+        },
+      }
+      const first = outbox.relay(dying, { logger: silentLogger })
+      await first.start()
+      while (handedOver < ids.length) await new Promise((resolve) => setImmediate(resolve))
+      await first.close()
+      expect(await outboxRows(db.url)).toBe(ids.length)
+
+      // The next relay stores the same rows again, under the same ids; then a worker runs them.
+      const second = outbox.relay(broker, { logger: silentLogger })
+      const relayed = deferred()
+      second.onRelayed(() => relayed.resolve())
+      await second.start()
+      await relayed.promise
+      await second.close()
+      expect(await outboxRows(db.url)).toBe(0)
+      const [stored] = await afterward.jobs.counts({ queue: 'default' })
+      expect(stored!.counts).toMatchObject({ waiting: ids.length, completed: 0 })
+      const ran = receiptsRan(ids.length, afterward)
+      await afterward.worker().start()
+      await ran
+      expect(await outboxRows(db.url)).toBe(0)
+      const [queue] = await afterward.jobs.counts({ queue: 'default' })
+      expect(queue!.counts).toMatchObject({ completed: ids.length, waiting: 0, delayed: 0 })
+      expect([...receiptRuns.values()]).toEqual(ids.map(() => 1))
+      for (const id of ids)
+        expect(await afterward.jobs.get(id)).toMatchObject({ state: 'completed' })
+    },
+  )
 
   it('lets two relays share 5,000 rows: each row stored once, none left behind', async () => {
     const prefix = uniqueQueueName('outbox-two')
