@@ -209,6 +209,16 @@ describe('deferIn', () => {
     expect((error as Error).message).toMatch(/prismaOutbox\(prisma\)\.driver\(memory\(\.\.\.\)\)/)
   })
 
+  it('refuses to start a relay whose listen connection fails, naming the host', async () => {
+    const relay = prismaOutbox(prisma, { listen: 'postgres://postgres@127.0.0.1:1/test' }).relay(
+      memory(),
+    )
+    const error = await relay.start().catch((err: unknown) => err)
+    expect(error).toBeInstanceOf(AfterwardError)
+    expect(error).toMatchObject({ code: 'AFTERWARD_CONFIG_INVALID' })
+    expect((error as Error).message).toMatch(/could not LISTEN .*127\.0\.0\.1:1.*poll only/)
+  })
+
   it('refuses bad outbox options and a client that is not Prisma', () => {
     const code = (fn: () => unknown) => {
       try {

@@ -9,7 +9,12 @@ import type { AttemptEnd } from './retry.js'
  */
 export type JobState = 'pending' | QueueState
 
-/** The states of a job in the broker's queues: every state but `pending`. */
+/**
+ * The states of a job in the broker's queues: every state but `pending`.
+ *
+ * @example
+ * await afterward.jobs.list({ state: ['waiting', 'delayed'] satisfies QueueState[] })
+ */
 export type QueueState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed'
 
 /** What `afterward.jobs.get(id)` and `jobs.byRequest(requestId)` return. */

@@ -48,6 +48,11 @@ export type DeferFn = <T extends AnyTask>(task: T, ...args: DeferArgs<T>) => Def
 /**
  * `deferIn(tx, task, input, options?)`: checks a job like `defer` and writes it inside the
  * database transaction `tx`, through the driver's outbox; resolves once written.
+ *
+ * @example
+ * await prisma.$transaction(async (tx) => {
+ *   await reply.deferIn(tx, sendReceipt, { orderId: 7 }) // reply.deferIn: DeferInFn
+ * })
  */
 export type DeferInFn = <T extends AnyTask>(
   tx: unknown,

@@ -53,8 +53,14 @@ export function outboxDriver(
   const startRelay = async (log: Logger): Promise<void> => {
     workers += 1
     if (!options.relayInWorkers || workers > 1) return
-    relay = createRelay(prisma, inner, options, log)
-    await relay.start()
+    const created = createRelay(prisma, inner, options, log)
+    try {
+      await created.start()
+    } catch (err) {
+      workers -= 1
+      throw err
+    }
+    relay = created
   }
   const stopRelay = async (): Promise<void> => {
     workers = Math.max(0, workers - 1)
@@ -99,7 +105,13 @@ export function outboxDriver(
       const wrapped: Consumer = {
         async start() {
           await consumer.start()
-          await startRelay(consumeOptions.log)
+          try {
+            await startRelay(consumeOptions.log)
+          } catch (err) {
+            // A worker whose relay cannot start does not take jobs either: its start fails.
+            await consumer.close(true)
+            throw err
+          }
           started = true
         },
         async close(force) {

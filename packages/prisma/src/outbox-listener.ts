@@ -22,10 +22,19 @@ export class OutboxListener {
     this.#onNotify = onNotify
   }
 
-  /** Connects and listens; rejects if the first connection fails. */
+  /** Connects and listens; rejects with `AFTERWARD_CONFIG_INVALID` if the first connection fails. */
   async start(): Promise<void> {
     this.#closed = false
-    await this.#connect()
+    try {
+      await this.#connect()
+    } catch (err) {
+      if (err instanceof AfterwardError) throw err
+      throw new AfterwardError(
+        ErrorCode.CONFIG_INVALID,
+        `prismaOutbox: could not LISTEN on the database of \`listen\` (${hostOf(this.#url)}): ${err instanceof Error ? err.message : String(err)}. Check the connection string and that the database is reachable, or leave \`listen\` out to poll only.`,
+        { cause: err },
+      )
+    }
   }
 
   async close(): Promise<void> {
@@ -74,6 +83,15 @@ export class OutboxListener {
         this.#scheduleRetry()
       })
     }, RECONNECT_DELAY_MS)
+  }
+}
+
+/** host:port of a connection string, without credentials, for messages. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host
+  } catch {
+    return 'an unparsable connection string'
   }
 }
 

@@ -4,6 +4,9 @@ import type { PrismaTransactionOptions } from './types.js'
 /**
  * The part of a Prisma client that the outbox uses: raw queries for inspection and the relay's
  * interactive transactions. Any Prisma 7 client fits (typed structurally).
+ *
+ * @example
+ * const client: OutboxClient = new PrismaClient({ adapter: new PrismaPg({ connectionString }) })
  */
 export interface OutboxClient {
   $transaction<R>(
@@ -13,7 +16,12 @@ export interface OutboxClient {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>
 }
 
-/** The part of a Prisma transaction client that the relay uses. */
+/**
+ * The part of a Prisma transaction client that the relay uses.
+ *
+ * @example
+ * await prisma.$transaction(async (tx: OutboxTransaction) => tx.$executeRawUnsafe('SELECT 1'))
+ */
 export interface OutboxTransaction {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>
   $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>

@@ -2,7 +2,13 @@
 import { AfterwardError, ErrorCode, type Producer } from '@afterward/core'
 import { INSERT_SQL, outboxError } from './outbox-rows.js'
 
-/** The part of a Prisma transaction client that the outbox writes through. */
+/**
+ * The part of a Prisma transaction client that `deferIn` writes through: the `tx` of
+ * `prisma.$transaction(async (tx) => ...)`.
+ *
+ * @example
+ * await prisma.$transaction((tx: PrismaTransactionLike) => afterward.deferIn(tx, task, input))
+ */
 export interface PrismaTransactionLike {
   $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>
 }

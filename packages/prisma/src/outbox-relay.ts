@@ -17,7 +17,13 @@ import {
 } from './outbox-rows.js'
 import type { OutboxClient, ResolvedOutboxOptions } from './outbox-options.js'
 
-/** How far behind a relay is. */
+/**
+ * How far behind the relays are.
+ *
+ * @example
+ * const { waiting, oldestMs } = await relay.lag()
+ * gauge.set(oldestMs / 1000)
+ */
 export interface OutboxLag {
   /** Rows waiting in the outbox (committed, not yet in the broker). */
   waiting: number

@@ -9,7 +9,14 @@ import {
 import { createRelay, readOutboxLag, type OutboxLag, type OutboxRelay } from './outbox-relay.js'
 import { AfterwardError, ErrorCode } from '@afterward/core'
 
-/** What `prismaOutbox` returns. */
+/**
+ * What `prismaOutbox` returns.
+ *
+ * @example
+ * const outbox: PrismaOutbox = prismaOutbox(prisma, { listen: process.env.DATABASE_URL })
+ * const driver = outbox.driver(bullmq({ connection: process.env.REDIS_URL! }))
+ * console.log(await outbox.lag()) // { waiting: 0, oldestMs: 0 }
+ */
 export interface PrismaOutbox {
   /**
    * `inner` with an outbox in front: pass it to `createAfterward({ driver })`. Then
