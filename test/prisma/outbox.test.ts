@@ -217,6 +217,14 @@ describe('deferIn', () => {
     expect(error).toBeInstanceOf(AfterwardError)
     expect(error).toMatchObject({ code: 'AFTERWARD_CONFIG_INVALID' })
     expect((error as Error).message).toMatch(/could not LISTEN .*127\.0\.0\.1:1.*poll only/)
+
+    // A worker runs the relay: it does not start either.
+    const { task } = recordingTask()
+    const outbox = prismaOutbox(prisma, { listen: 'postgres://postgres@127.0.0.1:1/test' })
+    const afterward = instance({ tasks: [task], driver: outbox.driver(memory()) })
+    await expect(afterward.worker().start()).rejects.toMatchObject({
+      code: 'AFTERWARD_CONFIG_INVALID',
+    })
   })
 
   it('refuses bad outbox options and a client that is not Prisma', () => {
