@@ -88,7 +88,8 @@ describe.each(drivers)('transactional enqueue on %s', (_name, makeDriver) => {
     })
 
     // No relay yet (no worker): the committed job waits in the outbox.
-    expect(await afterward.jobs.get(id)).toMatchObject({
+    const pending = await afterward.jobs.get(id)
+    expect(pending).toMatchObject({
       id,
       task: 'send-receipt',
       state: 'pending',
@@ -107,6 +108,8 @@ describe.each(drivers)('transactional enqueue on %s', (_name, makeDriver) => {
       id,
       state: 'completed',
       requestId,
+      // Created when deferred, not when relayed: a delay counts from here.
+      createdAt: pending!.createdAt,
     })
     expect((await afterward.jobs.byRequest(requestId)).map((j) => [j.id, j.state])).toEqual([
       [id, 'completed'],

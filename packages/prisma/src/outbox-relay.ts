@@ -99,8 +99,7 @@ export function createRelay(
           options.batchSize,
         )
         if (rows.length === 0) return
-        const now = Date.now()
-        const records: JobRecord[] = rows.map((row) => recordFromRow(row.record, now))
+        const records: JobRecord[] = rows.map((row) => recordFromRow(row.record))
         await storeInBroker(producer, records, options.enqueueTimeout)
         relayed = records.map((r) => r.id)
         await tx.$executeRawUnsafe(DELETE_SQL, JSON.stringify(relayed))

@@ -37,12 +37,11 @@ export type StoredRecord = Omit<JobRecord, 'requestId' | 'trace'> & {
 }
 
 /**
- * The record to hand to the broker. A `delay` counts from the defer: the time the job spent
- * in the outbox is taken off it.
+ * The record to hand to the broker, as it was deferred. Its `delay` needs no correction for the
+ * time spent in the outbox: drivers count a delay from the record's `createdAt` (the defer).
  */
-export function recordFromRow(stored: StoredRecord, now = Date.now()): JobRecord {
+export function recordFromRow(stored: StoredRecord): JobRecord {
   const { options } = stored
-  const delay = options.delay > 0 ? Math.max(0, options.delay - (now - stored.createdAt)) : 0
   return {
     id: stored.id,
     task: stored.task,
@@ -54,7 +53,6 @@ export function recordFromRow(stored: StoredRecord, now = Date.now()): JobRecord
       ...options,
       timeout: options.timeout ?? undefined,
       key: options.key ?? undefined,
-      delay,
     },
   }
 }
