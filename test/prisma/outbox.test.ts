@@ -181,6 +181,19 @@ describe('deferIn', () => {
     expect((error as Error).message).toMatch(/the Prisma client itself/)
   })
 
+  it('says so when the transaction is already over', async () => {
+    const { task } = recordingTask()
+    const afterward = instance({ tasks: [task], driver: prismaOutbox(prisma).driver(memory()) })
+    const before = await outboxRows(db.url)
+    const leaked = await prisma.$transaction(async (tx) => tx)
+    const error = await afterward.deferIn(leaked, task, { orderId: 1 }).catch((err: unknown) => err)
+    expect(error).toMatchObject({ code: 'AFTERWARD_ENQUEUE_FAILED' })
+    expect((error as Error).message).toMatch(
+      /outbox in your transaction.*while the transaction is open/s,
+    )
+    expect(await outboxRows(db.url)).toBe(before)
+  })
+
   it('names the missing outbox table and the command that creates it', async () => {
     const bare = await createTestDatabase()
     const client = createPrisma(bare.url, { max: 2 })

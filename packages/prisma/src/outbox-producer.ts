@@ -1,5 +1,5 @@
 // Writes job records into the outbox inside the caller's Prisma interactive transaction.
-import { AfterwardError, ErrorCode, type Producer } from '@afterward/core'
+import { AfterwardEnqueueError, AfterwardError, ErrorCode, type Producer } from '@afterward/core'
 import { INSERT_SQL, outboxError } from './outbox-rows.js'
 
 /**
@@ -38,7 +38,12 @@ export function transactionProducer(tx: unknown): Producer {
       try {
         await write(INSERT_SQL, JSON.stringify(records))
       } catch (err) {
-        throw outboxError(err, 'Could not write the jobs to the outbox')
+        const named = outboxError(err, 'Could not write the jobs to the outbox')
+        if (named !== err) throw named
+        throw new AfterwardEnqueueError(
+          `Could not write ${records.length} job(s) to the outbox in your transaction: ${err instanceof Error ? err.message.trim() : String(err)}. Await deferIn inside the transaction callback, while the transaction is open.`,
+          { cause: err },
+        )
       }
       return records.map((record) => ({ id: record.id, deduplicated: false }))
     },
