@@ -2,7 +2,8 @@
 // afterward.deferIn(tx, ...) exists if and only if its transaction commits, shows as `pending`
 // while it waits in the outbox, and runs once after a relay moved it, on every driver setup.
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { z } from 'zod'
 import {
   AfterwardError,
@@ -10,10 +11,11 @@ import {
   bullmq,
   defineTask,
   memory,
+  type Afterward,
   type Driver,
 } from '@afterward/core'
-import { prismaOutbox } from '@afterward/prisma'
-import { instance } from '../support/afterward.js'
+import { prismaOutbox, type OutboxRelay } from '@afterward/prisma'
+import { deferred, instance, silentLogger } from '../support/afterward.js'
 import { createOutboxDatabase, outboxRows } from '../support/outbox.js'
 import {
   createPrisma,
@@ -21,7 +23,7 @@ import {
   type PrismaClient,
   type TestDatabase,
 } from '../support/pg.js'
-import { redisUrl, uniqueQueueName } from '../support/redis.js'
+import { redisUrl, uniqueQueueName, waitFor } from '../support/redis.js'
 
 let db: TestDatabase
 let prisma: PrismaClient
@@ -118,6 +120,56 @@ describe.each(drivers)('transactional enqueue on %s', (_name, makeDriver) => {
     expect(runs).toEqual([id])
     expect(await afterward.jobs.get(rolledBack!)).toBeUndefined()
     expect(await outboxRows(db.url)).toBe(0)
+  })
+})
+
+describe('the relay', () => {
+  /** Commits one job and resolves with its id once `relay` stored it in the broker. */
+  async function commitAndRelay(
+    afterward: Afterward,
+    task: ReturnType<typeof recordingTask>['task'],
+    relay: OutboxRelay,
+    orderId: number,
+  ) {
+    const relayed = deferred<readonly string[]>()
+    const off = relay.onRelayed((ids) => relayed.resolve(ids))
+    const { id } = await prisma.$transaction((tx) => afterward.deferIn(tx, task, { orderId }))
+    expect(await relayed.promise).toEqual([id])
+    off()
+    return id
+  }
+
+  it('is woken by NOTIFY at the commit, and again after its LISTEN connection was killed', async () => {
+    const { task } = recordingTask()
+    const broker = memory()
+    // Polling once a minute: only a notification can make it move the rows within the test.
+    const outbox = prismaOutbox(prisma, { listen: db.url, pollInterval: 60_000 })
+    const afterward = instance({ tasks: [task], driver: outbox.driver(broker) })
+    const relay = outbox.relay(broker, { logger: silentLogger })
+    await relay.start()
+    onTestFinished(() => relay.close())
+
+    const first = await commitAndRelay(afterward, task, relay, 1)
+    expect(await afterward.jobs.get(first)).toMatchObject({ state: 'waiting' })
+
+    // The server drops the LISTEN connection: the relay reconnects and listens again.
+    const admin = new pg.Client({ connectionString: db.url })
+    await admin.connect()
+    onTestFinished(() => admin.end())
+    const { rowCount } = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE application_name = 'afterward-outbox-relay' AND datname = current_database()`,
+    )
+    expect(rowCount).toBe(1)
+    await waitFor(async () => {
+      const { rows } = await admin.query(
+        `SELECT 1 FROM pg_stat_activity
+         WHERE application_name = 'afterward-outbox-relay' AND datname = current_database()`,
+      )
+      return rows.length === 1
+    }, 'the relay did not LISTEN again')
+    const second = await commitAndRelay(afterward, task, relay, 2)
+    expect(await afterward.jobs.get(second)).toMatchObject({ state: 'waiting' })
   })
 })
 
