@@ -1,4 +1,4 @@
-import type { Driver, Producer } from '@afterward/core'
+import { AfterwardError, ErrorCode, type Driver, type Producer } from '@afterward/core'
 import { pino, type Logger } from 'pino'
 import { outboxDriver } from './outbox-driver.js'
 import {
@@ -7,7 +7,20 @@ import {
   type PrismaOutboxOptions,
 } from './outbox-options.js'
 import { createRelay, readOutboxLag, type OutboxLag, type OutboxRelay } from './outbox-relay.js'
-import { AfterwardError, ErrorCode } from '@afterward/core'
+
+/**
+ * Options of a relay that runs on its own (`outbox.relay(producer, options)`).
+ *
+ * @example
+ * outbox.relay(bullmq({ connection }), { logger: pino({ level: 'warn' }) })
+ */
+export interface OutboxRelayOptions {
+  /**
+   * Where the relay logs (start, broker failures with the backlog, recovery).
+   * @defaultValue pino at `AFTERWARD_LOG_LEVEL` or `info`
+   */
+  logger?: Logger
+}
 
 /**
  * What `prismaOutbox` returns.
@@ -25,7 +38,7 @@ export interface PrismaOutbox {
    */
   driver(inner: Driver): Driver
   /** A relay on its own, storing into `producer` (a driver); `start()` it. */
-  relay(producer: Producer, options?: { logger?: Logger }): OutboxRelay
+  relay(producer: Producer, options?: OutboxRelayOptions): OutboxRelay
   /** Rows waiting in the outbox and the age of the oldest. */
   lag(): Promise<OutboxLag>
 }
@@ -60,7 +73,7 @@ export function prismaOutbox(
     )
   }
   const resolved = resolveOutboxOptions(options)
-  const relay = (producer: Producer, relayOptions: { logger?: Logger } = {}): OutboxRelay =>
+  const relay = (producer: Producer, relayOptions: OutboxRelayOptions = {}): OutboxRelay =>
     createRelay(
       prisma,
       producer,
