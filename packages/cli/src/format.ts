@@ -30,6 +30,7 @@ export function paint(output: Output, format: Style, text: string): string {
 }
 
 const STATE_STYLE: Record<JobState, Style> = {
+  pending: 'magenta',
   waiting: 'cyan',
   delayed: 'blue',
   active: 'yellow',

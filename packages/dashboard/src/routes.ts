@@ -4,7 +4,7 @@ import {
   redactInput,
   type Afterward,
   type JobInfo,
-  type JobState,
+  type QueueState,
   type Redact,
 } from '@afterward/core'
 import { json, page, redirect, type DashboardResponse } from './response.js'
@@ -108,7 +108,7 @@ function listFilters(query: URLSearchParams): ListFilters {
   const value = (name: string) => query.get(name)?.trim() || undefined
   return {
     // An unknown state is passed on: jobs.list refuses it with AFTERWARD_OPTIONS_INVALID.
-    state: value('state') as JobState | undefined,
+    state: value('state') as QueueState | undefined,
     task: value('task'),
     queue: value('queue'),
     cursor: value('cursor'),

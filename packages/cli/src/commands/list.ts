@@ -1,10 +1,11 @@
-import type { JobInfo, JobListQuery, JobState } from '@afterward/core'
+import type { JobInfo, JobListQuery, QueueState } from '@afterward/core'
 import { EXIT, type CommandContext } from '../context.js'
 import { attempts, jobJson, lastError, paint, state, table, when } from '../format.js'
 import { parseSince } from '../since.js'
 import { UsageError } from '../usage-error.js'
 
-export const STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed']
+/** The states a job has in a queue (`pending`, in an outbox, is not listed). */
+export const STATES: readonly QueueState[] = ['waiting', 'delayed', 'active', 'completed', 'failed']
 
 export interface ListOptions {
   state?: string
@@ -16,7 +17,7 @@ export interface ListOptions {
 }
 
 /** `--state failed,delayed`: the states, checked. */
-export function parseStates(value: string | undefined): JobState[] | undefined {
+export function parseStates(value: string | undefined): QueueState[] | undefined {
   if (value === undefined) return undefined
   const states = value.split(',').map((s) => s.trim())
   const bad = states.find((s) => !(STATES as readonly string[]).includes(s))
@@ -25,7 +26,7 @@ export function parseStates(value: string | undefined): JobState[] | undefined {
       `--state ${bad}: choose from ${STATES.join(', ')} (several: --state failed,delayed).`,
     )
   }
-  return states as JobState[]
+  return states as QueueState[]
 }
 
 export function parseLimit(value: string | undefined, fallback: number): number {

@@ -65,7 +65,7 @@ export async function requestCommand(ctx: CommandContext, requestId: string): Pr
 
 /** `3 jobs: 2 completed, 1 failed`. */
 export function summary(jobs: readonly JobInfo[]): string {
-  const parts = STATES.flatMap((name) => {
+  const parts = (['pending', ...STATES] as const).flatMap((name) => {
     const n = jobs.filter((job) => job.state === name).length
     return n === 0 ? [] : [`${n} ${name}`]
   })

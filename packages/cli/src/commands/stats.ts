@@ -1,4 +1,4 @@
-import type { JobInfo, JobState, QueueJobCounts } from '@afterward/core'
+import type { JobInfo, JobState, QueueJobCounts, QueueState } from '@afterward/core'
 import { EXIT, type CommandContext } from '../context.js'
 import { paint, table } from '../format.js'
 import { collect, STATES } from './list.js'
@@ -66,7 +66,7 @@ export async function statsCommand(ctx: CommandContext): Promise<number> {
     table(
       output,
       ['QUEUE', ...STATES.map((s) => s.toUpperCase())],
-      queues.map((q) => [q.queue, ...STATES.map((s: JobState) => count(ctx, s, q.counts[s]))]),
+      queues.map((q) => [q.queue, ...STATES.map((s: QueueState) => count(ctx, s, q.counts[s]))]),
     ),
   )
   output.out(

@@ -16,7 +16,7 @@ export function jobPage(
     </form>`
   const actions = html`<div class="actions">
     ${job.state === 'failed' ? action('retry', 'Retry') : ''}
-    ${job.state === 'active' ? '' : action('remove', 'Remove', html` data-confirm="Remove this job? It cannot be undone."`)}
+    ${job.state === 'active' || job.state === 'pending' ? '' : action('remove', 'Remove', html` data-confirm="Remove this job? It cannot be undone."`)}
   </div>`
   const request =
     job.requestId === undefined

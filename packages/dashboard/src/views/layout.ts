@@ -1,4 +1,4 @@
-import type { JobState } from '@afterward/core'
+import type { QueueState } from '@afterward/core'
 import { html, type Html, type Interpolation } from '../html.js'
 
 /** What every view needs from the request: where the dashboard is mounted, its CSRF token. */
@@ -10,7 +10,8 @@ export interface ViewContext {
   csrfToken: string
 }
 
-export const STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed']
+/** The broker's states: what lists filter on and counts count (a `pending` job is not there yet). */
+export const STATES: readonly QueueState[] = ['waiting', 'delayed', 'active', 'completed', 'failed']
 
 /** A link below the mount path; query values that are undefined are left out. */
 export function href(

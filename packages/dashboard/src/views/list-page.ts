@@ -1,11 +1,11 @@
-import type { JobListPage, JobState } from '@afterward/core'
+import type { JobListPage, QueueState } from '@afterward/core'
 import { html, type Html } from '../html.js'
 import { jobsTable } from './jobs-table.js'
 import { href, layout, STATES, type ViewContext } from './layout.js'
 
 /** The filters of a list, as they appear in its URL. */
 export interface ListFilters {
-  state: JobState | undefined
+  state: QueueState | undefined
   task: string | undefined
   queue: string | undefined
   cursor: string | undefined

@@ -1,6 +1,9 @@
 import type { JobInfo } from '@afterward/core'
 import { html, type Html } from '../html.js'
 import { layout, STATES, type ViewContext } from './layout.js'
+
+// `pending`: still in a transactional outbox, on its way to the broker.
+const ALL_STATES = ['pending', ...STATES] as const
 import { timeline } from './timeline.js'
 
 /** The request view: its jobs, oldest first, on a timeline. */
@@ -11,7 +14,7 @@ export function requestPage(
   now: Date,
   notice?: string,
 ): Html {
-  const tally = STATES.map((state) => [state, jobs.filter((job) => job.state === state).length])
+  const tally = ALL_STATES.map((state) => [state, jobs.filter((job) => job.state === state).length])
     .filter(([, n]) => n !== 0)
     .map(([state, n]) => `${n} ${state}`)
     .join(', ')
