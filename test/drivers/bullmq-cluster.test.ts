@@ -2,7 +2,8 @@
 // index and fail-fast enqueues, on private Redis Clusters (the shared Redis is never touched).
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { AfterwardError, bullmq, defineTask, type Driver } from '@afterward/core'
+import { AfterwardError, defineTask, type Driver } from '@afterward/core'
+import { bullmq } from '@afterward/core/bullmq'
 import { instance, jobRecord, thrown } from '../support/afterward.js'
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'

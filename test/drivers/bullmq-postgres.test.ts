@@ -2,7 +2,8 @@
 // migrations and an unreachable server. One database for this file (NOTIFY channels are
 // per database), one schema per driver (as a key prefix per driver on Redis).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ErrorCode, bullmq, defineTask, migrateBullmqPostgres } from '@afterward/core'
+import { ErrorCode, defineTask } from '@afterward/core'
+import { bullmq, migrateBullmqPostgres } from '@afterward/core/bullmq'
 import type { AfterwardError } from '@afterward/core'
 import { expectFastEnqueueFailure, instance, thrown } from '../support/afterward.js'
 import { createTestDatabase, type TestDatabase } from '../support/pg.js'

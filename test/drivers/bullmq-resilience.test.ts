@@ -1,7 +1,8 @@
 // BullMQ-only behaviour: what happens when Redis is missing, goes away, and comes back.
 // These tests use private Redis servers; the shared one is never stopped.
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { AfterwardEnqueueError, bullmq, defineTask } from '@afterward/core'
+import { AfterwardEnqueueError, defineTask } from '@afterward/core'
+import { bullmq } from '@afterward/core/bullmq'
 import { deferred, expectFastEnqueueFailure, instance } from '../support/afterward.js'
 import { freePort, startRedisServer } from '../support/redis.js'
 

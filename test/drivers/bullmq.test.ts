@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { bullmq, createAfterward, defineTask } from '@afterward/core'
+import * as root from '@afterward/core'
+import { createAfterward, defineTask } from '@afterward/core'
+import * as entry from '@afterward/core/bullmq'
+import { bullmq } from '@afterward/core/bullmq'
 import { instance, silentLogger } from '../support/afterward.js'
 import { redisUrl, uniqueQueueName } from '../support/redis.js'
 import { driverConformance } from './conformance.js'
@@ -14,6 +17,14 @@ driverConformance('bullmq', () => bullmq({ connection: redisUrl, prefix: uniqueQ
 retentionSuite('bullmq on Redis', (keep) =>
   bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw'), ...keep }),
 )
+
+describe('@afterward/core/bullmq', () => {
+  it('exports the driver and its helpers, which the root re-exports for compatibility', () => {
+    expect(Object.keys(entry).sort()).toEqual(['bullmq', 'migrateBullmqPostgres'])
+    expect(root.bullmq).toBe(entry.bullmq)
+    expect(root.migrateBullmqPostgres).toBe(entry.migrateBullmqPostgres)
+  })
+})
 
 describe('bullmq request index on Redis', () => {
   const noop = defineTask({ name: 'noop', run: (_input: { n: number }) => undefined })

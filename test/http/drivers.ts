@@ -1,5 +1,6 @@
 // The drivers every HTTP adapter is tested on.
-import { bullmq, memory } from '@afterward/core'
+import { memory } from '@afterward/core'
+import { bullmq } from '@afterward/core/bullmq'
 import { redisUrl, uniqueQueueName } from '../support/redis.js'
 import type { DriverUnderTest } from './adapter-suite.js'
 

@@ -49,11 +49,15 @@ export {
 export type { JsonValue } from './json.js'
 export { memory } from './drivers/memory.js'
 export type { MemoryDriver, MemoryDriverOptions } from './drivers/memory.js'
-export { bullmq } from './drivers/bullmq/index.js'
-export type { BullmqDriverOptions } from './drivers/bullmq/index.js'
-export type { RedisClusterConnection, RedisConnection } from './drivers/bullmq/connection.js'
-export { migrateBullmqPostgres } from './drivers/bullmq/postgres-schema.js'
-export type { PostgresConnection } from './drivers/bullmq/postgres-schema.js'
+// Also exported by '@afterward/core/bullmq', the entry that apps on memory() leave out: the
+// root re-exports it for compatibility, so importing the root loads the driver's modules.
+export { bullmq, migrateBullmqPostgres } from './bullmq.js'
+export type {
+  BullmqDriverOptions,
+  PostgresConnection,
+  RedisClusterConnection,
+  RedisConnection,
+} from './bullmq.js'
 export {
   checkAdapterOptions,
   createFlushStats,
