@@ -53,9 +53,23 @@ export interface EnqueueResult {
   deduplicated: boolean
 }
 
+/**
+ * What `Driver.consume` is given by a worker. Every field is set: the worker applies its own
+ * defaults (`WorkerOptions`) before it calls the driver.
+ *
+ * @example
+ * const consumer = driver.consume({ queues: ['default'], concurrency: 10, log, handle })
+ * await consumer.start()
+ */
 export interface ConsumeOptions {
+  /**
+   * Queues to take jobs from.
+   * @defaultValue the worker's `queues`, by default those of its registered tasks
+   */
   queues: readonly string[]
+  /** Attempts run at once, per queue. @defaultValue the worker's `concurrency`, by default 10 */
   concurrency: number
+  /** For the driver's own messages (connection errors). @defaultValue the instance's logger */
   log: Logger
   /**
    * Runs one attempt. Resolving completes the job. Rejecting fails the attempt: the driver
@@ -65,12 +79,24 @@ export interface ConsumeOptions {
   handle(job: DeliveredJob): Promise<void>
 }
 
+/**
+ * A driver's delivery loop for one worker, made by `Driver.consume`: it takes jobs from its
+ * queues and hands each attempt to `ConsumeOptions.handle`.
+ *
+ * @example
+ * const consumer = driver.consume(options)
+ * await consumer.start()
+ * // ...
+ * await consumer.close()
+ */
 export interface Consumer {
   /** Resolves once the consumer is taking jobs. */
   start(): Promise<void>
   /**
    * Stops taking jobs and resolves when the attempts in progress have settled. With
    * `force`, resolves without waiting (the driver hands unfinished jobs back to the queue).
+   *
+   * @param force - Do not wait for the attempts in progress. @defaultValue false
    */
   close(force?: boolean): Promise<void>
 }
