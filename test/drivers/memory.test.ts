@@ -1,4 +1,4 @@
 import { memory } from '@afterward/core'
-import { driverConformance } from './conformance.js'
+import { driverConformance } from '@afterward/core/testing'
 
-driverConformance('memory', () => memory())
+driverConformance({ name: 'memory', makeDriver: () => memory() })
