@@ -2,13 +2,13 @@
 // migrations and an unreachable server. One database for this file (NOTIFY channels are
 // per database), one schema per driver (as a key prefix per driver on Redis).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ErrorCode, bullmq, defineTask, migrateBullmqPostgres } from '@afterward/core'
+import { ErrorCode, defineTask } from '@afterward/core'
+import { bullmq, migrateBullmqPostgres } from '@afterward/core/bullmq'
+import { driverConformance } from '@afterward/core/testing'
 import type { AfterwardError } from '@afterward/core'
 import { expectFastEnqueueFailure, instance, thrown } from '../support/afterward.js'
 import { createTestDatabase, type TestDatabase } from '../support/pg.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'
-import { driverConformance } from './conformance.js'
-import { eventConformance } from './events.js'
 import { retentionSuite } from './retention.js'
 
 let db: TestDatabase
@@ -19,12 +19,10 @@ afterAll(() => db?.drop())
 
 const schema = (): string => uniqueQueueName('aw').replace('-', '_')
 
-driverConformance('bullmq on PostgreSQL', () =>
-  bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
-)
-eventConformance('bullmq on PostgreSQL', () =>
-  bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
-)
+driverConformance({
+  name: 'bullmq on PostgreSQL',
+  makeDriver: () => bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
+})
 
 retentionSuite('bullmq on PostgreSQL', (keep) =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 }, ...keep }),
