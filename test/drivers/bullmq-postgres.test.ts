@@ -2,14 +2,13 @@
 // migrations and an unreachable server. One database for this file (NOTIFY channels are
 // per database), one schema per driver (as a key prefix per driver on Redis).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ErrorCode, bullmq, defineTask, migrateBullmqPostgres } from '@afterward/core'
+import { ErrorCode, defineTask } from '@afterward/core'
+import { bullmq, migrateBullmqPostgres } from '@afterward/core/bullmq'
+import { driverConformance } from '@afterward/core/testing'
 import type { AfterwardError } from '@afterward/core'
 import { expectFastEnqueueFailure, instance, thrown } from '../support/afterward.js'
 import { createTestDatabase, type TestDatabase } from '../support/pg.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'
-import { driverConformance } from './conformance.js'
-import { eventConformance } from './events.js'
-import { operationsConformance } from './operations.js'
 import { retentionSuite } from './retention.js'
 
 let db: TestDatabase
@@ -20,17 +19,12 @@ afterAll(() => db?.drop())
 
 const schema = (): string => uniqueQueueName('aw').replace('-', '_')
 
-driverConformance('bullmq on PostgreSQL', () =>
-  bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
-)
-eventConformance('bullmq on PostgreSQL', () =>
-  bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
-)
-operationsConformance(
-  'bullmq on PostgreSQL',
-  () => bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
-  { errorsKeptOnRetry: false },
-)
+driverConformance({
+  name: 'bullmq on PostgreSQL',
+  makeDriver: () => bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
+  // BullMQ's PostgreSQL backend drops a job's stacks when it is retried.
+  errorsKeptOnRetry: false,
+})
 
 retentionSuite('bullmq on PostgreSQL', (keep) =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 }, ...keep }),

@@ -1,8 +1,4 @@
 import { memory } from '@afterward/core'
-import { driverConformance } from './conformance.js'
-import { eventConformance } from './events.js'
-import { operationsConformance } from './operations.js'
+import { driverConformance } from '@afterward/core/testing'
 
-driverConformance('memory', () => memory())
-eventConformance('memory', () => memory())
-operationsConformance('memory', () => memory())
+driverConformance({ name: 'memory', makeDriver: () => memory() })
