@@ -9,6 +9,10 @@ export default defineConfig({
     alias: [
       { find: /^@afterward\/core\/http$/, replacement: `${packagesDir}core/src/http/index.ts` },
       {
+        find: /^@afterward\/core\/testing$/,
+        replacement: `${packagesDir}core/src/testing/index.ts`,
+      },
+      {
         find: /^@afterward\/(core|fastify|express|prisma|otel)$/,
         replacement: `${packagesDir}$1/src/index.ts`,
       },
