@@ -249,6 +249,42 @@ export interface Scheduler {
   schedules(): Promise<ScheduleInfo[]>
 }
 
+/** What one job asks of its task's limits before it starts (limit-gate.ts builds it). */
+export interface LimitRequest {
+  /** The job asking: a concurrency slot is held in its name. */
+  jobId: string
+  /** A slot among `max` for `key`, held until released (or `lease` ms without renewal). */
+  concurrency?: { key: string; max: number; lease: number } | undefined
+  /** A start among `max` in any window of `per` ms for `key`. */
+  rate?: { key: string; max: number; per: number } | undefined
+}
+
+/** A limiter's answer: start now (and release the slot after), or wait `retryIn` ms. */
+export type LimitDecision =
+  | {
+      readonly granted: true
+      /** When the start was granted, on the limiter's clock (ms since the epoch). */
+      readonly startedAt: number
+      /** Extends the slot's lease by `lease` ms while the job runs. */
+      renew(): Promise<void>
+      /** Frees the concurrency slot (a no-op without one). */
+      release(): Promise<void>
+    }
+  | {
+      readonly granted: false
+      /** How long to wait before asking again, in ms; undefined when a slot may free any time. */
+      readonly retryIn: number | undefined
+    }
+
+/**
+ * Optional capability of a driver that enforces task limits (`limit`, `rate`) across every
+ * process that shares its broker. Checking a concurrency slot and a rate window is one atomic
+ * step, so that a job never takes one without the other.
+ */
+export interface Limiter {
+  acquire(request: LimitRequest): Promise<LimitDecision>
+}
+
 /**
  * A complete driver: a producer, an inspector and a delivery, with an optional scheduler.
  * `memory()` and `bullmq()` return one; a driver owns its connections and exposes no
@@ -266,6 +302,8 @@ export interface Driver extends Producer, Inspector, Delivery {
   readonly durable: boolean
   /** Present when the driver can run schedules (see `Scheduler`). @defaultValue undefined */
   readonly scheduler?: Scheduler
+  /** Present when the driver can enforce task limits (see `Limiter`). @defaultValue undefined */
+  readonly limiter?: Limiter
   /** Releases connections. Consumers must be closed first. */
   close(): Promise<void>
 }

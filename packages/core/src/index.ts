@@ -47,6 +47,9 @@ export type {
   JobListQuery,
   JobRecord,
   JobState,
+  LimitDecision,
+  Limiter,
+  LimitRequest,
   Producer,
   QueueJobCounts,
   ScheduleInfo,
@@ -60,7 +63,9 @@ export {
   AfterwardInputError,
   ErrorCode,
   PermanentError,
+  RetryAfterError,
 } from './errors.js'
+export type { ConcurrencyLimit, RateLimit } from './limits.js'
 export type { JsonValue } from './json.js'
 export { memory } from './drivers/memory.js'
 export type { MemoryDriver, MemoryDriverOptions } from './drivers/memory.js'

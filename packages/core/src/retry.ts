@@ -2,7 +2,7 @@
 // decision out (memory-consumer.ts schedules or finishes, the BullMQ consumer throws the error
 // BullMQ needs).
 import type { DeliveredJob } from './driver.js'
-import { AfterwardError } from './errors.js'
+import { AfterwardError, RetryAfterError } from './errors.js'
 import { backoffDelay } from './options.js'
 
 /** The end of one attempt, as the worker decided it. */
@@ -14,6 +14,11 @@ export type AttemptEnd =
   | { readonly type: 'failed'; readonly error: Error }
   /** Back to the queue without counting the attempt (the worker shut down during it). */
   | { readonly type: 'requeue' }
+  /**
+   * Run again after `delay` ms without counting the attempt: held back by a limit before it
+   * started (`limit`), or asked by the task (`retry-after`).
+   */
+  | { readonly type: 'wait'; readonly delay: number; readonly reason: 'limit' | 'retry-after' }
 
 export const COMPLETED: AttemptEnd = Object.freeze({ type: 'completed' })
 export const REQUEUE: AttemptEnd = Object.freeze({ type: 'requeue' })
@@ -28,6 +33,8 @@ export function afterFailure(
   error: Error,
   job: Pick<DeliveredJob, 'attempt' | 'options'>,
 ): AttemptEnd {
+  if (error instanceof RetryAfterError)
+    return { type: 'wait', delay: error.ms, reason: 'retry-after' }
   if (isRetryable(error) && job.attempt < job.options.attempts) {
     return { type: 'retry', error, delay: backoffDelay(job.options.backoff, job.attempt) }
   }

@@ -7,6 +7,7 @@ import { RequeueJob } from './driver.js'
 import { AfterwardError, ErrorCode, toError } from './errors.js'
 import { lazyJobLogger } from './logger.js'
 import { COMPLETED, REQUEUE, afterFailure, type AttemptEnd } from './retry.js'
+import { enterLimits, hasLimits, type GateResult } from './limit-gate.js'
 import { runAttempt, type ProviderList } from './run-attempt.js'
 import { jobEvent } from './runtime.js'
 
@@ -127,6 +128,13 @@ export class Worker {
           )
         }
       }
+      const limited = [...this.#runtime.registry.values()].find(hasLimits)
+      if (limited !== undefined && driver.limiter === undefined) {
+        throw new AfterwardError(
+          ErrorCode.CONFIG_INVALID,
+          `worker: task '${limited.name}' has a limit or rate, and the ${driver.name} driver cannot enforce limits. Use memory() or bullmq().`,
+        )
+      }
       const wrap = this.#runtime.instrumentation?.attempt
       this.#consumer = driver.consume({
         queues: this.queues,
@@ -208,9 +216,37 @@ export class Worker {
     // reads ctx.log.
     const log = lazyJobLogger(rootLog, job)
     const task = registry.get(job.task)
+    let gate: GateResult | undefined
+    let gateError: unknown
+    if (task !== undefined && hasLimits(task)) {
+      // Before the job counts as started: a job held back by a limit never started.
+      try {
+        gate = await enterLimits(
+          task,
+          job,
+          this.#runtime.driver.limiter,
+          this.#stall.lockDuration,
+          log,
+        )
+      } catch (err) {
+        gateError = err
+      }
+      if (gate?.type === 'held') return this.#held(job, gate.delay, 'held back by a limit', log)
+      if (
+        !(gateError instanceof AfterwardError && !gateError.retryable) &&
+        gateError !== undefined
+      ) {
+        // The limiter was unreachable: ask again later rather than spend an attempt.
+        log().warn({ err: gateError }, 'could not check the task limits; will ask again')
+        return this.#held(job, 1_000, 'limits unknown', log)
+      }
+    }
     const started = performance.now()
     if (events.has('started')) {
       events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - job.createdAt })
+    }
+    if (gateError !== undefined) {
+      return this.#ended(job, afterFailure(toError(gateError), job), started, log)
     }
     if (!task) {
       const error = new AfterwardError(
@@ -231,15 +267,23 @@ export class Worker {
         runtime: this.#runtime,
         log,
         abort,
+        startedAt: gate?.type === 'entered' ? gate.startedAt : undefined,
       })
     } finally {
       this.#active.delete(abort)
+      if (gate?.type === 'entered') await gate.leave()
     }
     if (outcome.status === 'success') return this.#ended(job, COMPLETED, started, log)
     if (outcome.status === 'shutdown') return this.#ended(job, REQUEUE, started, log)
     const error =
       outcome.error ?? new AfterwardError(ErrorCode.TASK_FAILED, `Task '${job.task}' failed.`)
     return this.#ended(job, afterFailure(error, job), started, log)
+  }
+
+  /** A job that may not start yet: back to its queue for `delay` ms, its attempt unspent. */
+  #held(job: DeliveredJob, delay: number, why: string, log: () => Logger): AttemptEnd {
+    if (this.#runtime.log.isLevelEnabled('debug')) log().debug({ delayMs: delay }, `job ${why}`)
+    return { type: 'wait', delay, reason: 'limit' }
   }
 
   /** Logs and reports how an attempt ended, and hands the end to the driver. */
@@ -270,6 +314,15 @@ export class Worker {
         log().error({ err: end.error, ms, attempts }, 'job failed for good')
         if (events.has('failed')) {
           events.emit('failed', { ...jobEvent(job, job.attempt), durationMs, error: end.error })
+        }
+        break
+      case 'wait':
+        log().info(
+          { ms, delayMs: end.delay },
+          'job handed back to its queue: it asked to retry later',
+        )
+        if (events.has('handed-back')) {
+          events.emit('handed-back', { ...jobEvent(job, job.attempt), durationMs })
         }
         break
       case 'requeue':

@@ -4,6 +4,7 @@ import { countJobs, listJobs } from './memory-list.js'
 import { type Entry, info } from './memory-entry.js'
 import { Fifo, PriorityLanes } from './memory-lanes.js'
 import { MemoryConsumer, type MemoryQueues } from './memory-consumer.js'
+import { memoryLimiter } from './memory-limiter.js'
 
 /** Options of `memory()`. */
 export interface MemoryDriverOptions {
@@ -115,6 +116,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
   return {
     name: 'memory',
     durable: false,
+    limiter: memoryLimiter(),
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The memory driver is closed.')

@@ -19,6 +19,7 @@ import { PRIORITY_RANK } from '../options.js'
 import { errorInfo } from '../drivers/error-info.js'
 import { type Entry, info } from '../drivers/memory-entry.js'
 import { countJobs, listJobs } from '../drivers/memory-list.js'
+import { memoryLimiter } from '../drivers/memory-limiter.js'
 import {
   assertDeferred,
   assertNothingDeferred,
@@ -201,6 +202,10 @@ export function testDriver(options: TestDriverOptions = {}): TestDriver {
       case 'requeue':
         entry.attemptsMade--
         return wait(entry, 0)
+      case 'wait':
+        entry.attemptsMade--
+        entry.deliveries--
+        return wait(entry, end.delay)
       case 'retry':
         entry.lastError = errorInfo(end.error)
         return wait(entry, end.delay)
@@ -244,6 +249,8 @@ export function testDriver(options: TestDriverOptions = {}): TestDriver {
     name: 'test',
     durable: false,
     clock,
+    // Jobs run one at a time, on the test clock: limits hold as they would in one process.
+    limiter: memoryLimiter(clock.now),
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The test driver is closed.')
