@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../support/pg.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'
 import { driverConformance } from './conformance.js'
 import { eventConformance } from './events.js'
+import { limitConformance } from './limits.js'
 import { retentionSuite } from './retention.js'
 
 let db: TestDatabase
@@ -25,6 +26,11 @@ driverConformance('bullmq on PostgreSQL', () =>
 eventConformance('bullmq on PostgreSQL', () =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
 )
+
+limitConformance('bullmq on PostgreSQL', {
+  kind: 'bullmq',
+  options: () => ({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
+})
 
 retentionSuite('bullmq on PostgreSQL', (keep) =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 }, ...keep }),

@@ -7,11 +7,16 @@ import { instance, silentLogger } from '../support/afterward.js'
 import { redisUrl, uniqueQueueName } from '../support/redis.js'
 import { driverConformance } from './conformance.js'
 import { eventConformance } from './events.js'
+import { limitConformance } from './limits.js'
 import { retentionSuite } from './retention.js'
 
 // A unique key prefix per driver keeps every test's queues, jobs and indexes apart.
 driverConformance('bullmq', () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw') }))
 eventConformance('bullmq', () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw') }))
+limitConformance('bullmq', {
+  kind: 'bullmq',
+  options: () => ({ connection: redisUrl, prefix: uniqueQueueName('aw') }),
+})
 
 retentionSuite('bullmq on Redis', (keep) =>
   bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw'), ...keep }),
