@@ -36,6 +36,13 @@ async function startProcess(options: BullmqDriverOptions): Promise<void> {
   await ready.promise
 }
 
+/** Waits for each job in turn: one listener at a time, however many jobs. */
+async function waitAll(afterward: Afterward, ids: { id: string }[], timeout = 30_000) {
+  const done = []
+  for (const { id } of ids) done.push(await afterward.jobs.wait(id, { timeout }))
+  return done
+}
+
 export function limitConformance(name: string, target: LimitTarget): void {
   describe(`task limits: ${name}`, () => {
     const probes: Probe[] = []
@@ -68,7 +75,7 @@ export function limitConformance(name: string, target: LimitTarget): void {
       const ids = await Promise.all(
         Array.from({ length: 30 }, () => afterward.enqueue(limitedToThree, { probe: key })),
       )
-      const done = await Promise.all(ids.map(({ id }) => afterward.jobs.wait(id)))
+      const done = await waitAll(afterward, ids)
       const max = await probe.max(key)
       console.log(`[${name}] limit { concurrency: 3 }: at most ${max} running at once (30 jobs)`)
       expect(max).toBe(3)
@@ -85,7 +92,7 @@ export function limitConformance(name: string, target: LimitTarget): void {
           Array.from({ length: 5 }, () => afterward.enqueue(onePerTenant, { probe: key, tenant })),
         ),
       )
-      const done = await Promise.all(ids.map(({ id }) => afterward.jobs.wait(id)))
+      const done = await waitAll(afterward, ids)
       const perTenant = await Promise.all(tenants.map((t) => probe.max(`${key}:${t}`)))
       const overall = await probe.max(key)
       console.log(
@@ -102,7 +109,7 @@ export function limitConformance(name: string, target: LimitTarget): void {
       const ids = await Promise.all(
         Array.from({ length: 50 }, () => afterward.enqueue(tenPerSecond, { probe: key })),
       )
-      await Promise.all(ids.map(({ id }) => afterward.jobs.wait(id, { timeout: 20_000 })))
+      await waitAll(afterward, ids)
       const starts = await probe.starts(key)
       expect(starts).toHaveLength(50)
       // Every window [t, t + 1 s) that opens at a start: the busiest windows all begin at one.
