@@ -96,7 +96,7 @@ export function limitConformance(name: string, target: LimitTarget): void {
       const perTenant = await Promise.all(tenants.map((t) => probe.max(`${key}:${t}`)))
       const overall = await probe.max(key)
       console.log(
-        `[${name}] limit { key, concurrency: 1 }: at most ${Math.max(...perTenant)} per tenant, ${overall} tenants at once`,
+        `[${name}] limit { key, concurrency: 1 }: at most ${Math.max(...perTenant)} running per tenant, ${overall} running at once across the 4 tenants`,
       )
       expect(perTenant).toEqual([1, 1, 1, 1])
       expect(overall).toBeGreaterThanOrEqual(2)
