@@ -14,7 +14,7 @@ import {
   type BullmqDriverOptions,
   type Driver,
 } from '@afterward/core'
-import { deferred, instance, thrown } from '../support/afterward.js'
+import { deferred, instance } from '../support/afterward.js'
 import { redisUrl, uniqueQueueName } from '../support/redis.js'
 import { Probe, limitTasks } from './fixtures/limit-tasks.js'
 

@@ -133,6 +133,38 @@ describe('testDriver', () => {
     ])
   })
 
+  it('holds limits and ctx.retryAfter on the test clock', async () => {
+    const starts: number[] = []
+    let throttled = false
+    const report = defineTask({
+      name: 'report',
+      rate: { max: 1, per: 60_000 },
+      run(_input: { n: number }, ctx) {
+        if (!throttled) {
+          throttled = true
+          ctx.retryAfter(5_000) // the first run hears 429: once more in 5 s, same attempt
+        }
+        starts.push(ctx.job.startedAt.getTime() - start)
+      },
+    })
+    const driver = testDriver()
+    const start = driver.clock.now()
+    const afterward = instance({ tasks: [report], driver })
+    await afterward.worker().start()
+    await afterward.enqueue(report, { n: 1 })
+    await afterward.enqueue(report, { n: 2 })
+    const finished = await driver.runAll()
+    // Which of the two takes the second window depends on the held jobs' spread.
+    const byN = finished.map((j) => [(j.input as { n: number }).n, j.attemptsMade])
+    expect(byN.sort()).toEqual([
+      [1, 1],
+      [2, 1],
+    ])
+    // The first run started at 0 and asked to wait 5 s (it used the minute's one start); the
+    // two runs that completed had a window each, at 60 s and 120 s (plus up to 25 ms spread).
+    expect(starts.map((ms) => Math.floor(ms / 1_000))).toEqual([60, 120])
+  })
+
   it('stores one live job per dedup key, as the other drivers do', async () => {
     const task = defineTask({ name: 'sync', run: (_input: { id: number }) => undefined })
     const driver = testDriver()
