@@ -13,7 +13,7 @@ export default defineConfig({
         replacement: `${packagesDir}core/src/testing/index.ts`,
       },
       {
-        find: /^@afterward\/(core|fastify|express|prisma|otel)$/,
+        find: /^@afterward\/(core|fastify|express|prisma|otel|prometheus)$/,
         replacement: `${packagesDir}$1/src/index.ts`,
       },
     ],
