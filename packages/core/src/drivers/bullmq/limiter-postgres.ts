@@ -5,6 +5,7 @@
 // under READ COMMITTED each statement after the lock sees what the previous holder committed.
 // Rows carry when they stop mattering (`expires_at`), so idle keys are pruned in bulk.
 import type { LimitDecision, LimitRequest, Limiter } from '../../driver.js'
+import { AfterwardError, ErrorCode } from '../../errors.js'
 
 /** The tables and function, created with Afterward's other tables (postgres-schema.ts). */
 export function limitTables(quoted: string): string {
@@ -70,6 +71,20 @@ type Query = <R>(text: string, params: unknown[]) => Promise<R[]>
 
 const PRUNE_EVERY_MS = 60_000
 
+/**
+ * A schema migrated before limits existed, with `migrate: false`: the job is held (and the
+ * worker logs this) until the tables are there, rather than run without its limits.
+ */
+function missingSchema(err: unknown, quoted: string): AfterwardError | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code
+  if (code !== '42883' && code !== '42P01') return undefined
+  return new AfterwardError(
+    ErrorCode.CONFIG_INVALID,
+    `The task limit tables are missing from PostgreSQL schema ${quoted}: run migrateBullmqPostgres() (or set postgres.migrate to true) once after upgrading.`,
+    { cause: err, retryable: true },
+  )
+}
+
 export function postgresLimiter(query: Query, quoted: string): Limiter {
   const slots = `${quoted}.afterward_limit_slots`
   const starts = `${quoted}.afterward_limit_starts`
@@ -99,7 +114,9 @@ export function postgresLimiter(query: Query, quoted: string): Limiter {
           rate?.max ?? 0,
           rate?.per ?? 0,
         ],
-      )
+      ).catch((err: unknown) => {
+        throw missingSchema(err, quoted) ?? err
+      })
       prune()
       const retryIn = Number(row!.retry_in)
       if (!row!.granted) return { granted: false, retryIn: retryIn < 0 ? undefined : retryIn }
