@@ -217,37 +217,27 @@ export class Worker {
     const log = lazyJobLogger(rootLog, job)
     const task = registry.get(job.task)
     let gate: GateResult | undefined
-    let gateError: unknown
+    let refused: AfterwardError | undefined // a key function that failed: the job fails
     if (task !== undefined && hasLimits(task)) {
       // Before the job counts as started: a job held back by a limit never started.
+      const { limiter } = this.#runtime.driver
       try {
-        gate = await enterLimits(
-          task,
-          job,
-          this.#runtime.driver.limiter,
-          this.#stall.lockDuration,
-          log,
-        )
+        gate = await enterLimits(task, job, limiter, this.#stall.lockDuration, log)
       } catch (err) {
-        gateError = err
+        if (!(err instanceof AfterwardError) || err.retryable) {
+          // The limiter was unreachable: ask again later rather than spend an attempt.
+          log().warn({ err }, 'could not check the task limits; will ask again')
+          return this.#held(job, 1_000, 'limits unknown', log)
+        }
+        refused = err
       }
       if (gate?.type === 'held') return this.#held(job, gate.delay, 'held back by a limit', log)
-      if (
-        !(gateError instanceof AfterwardError && !gateError.retryable) &&
-        gateError !== undefined
-      ) {
-        // The limiter was unreachable: ask again later rather than spend an attempt.
-        log().warn({ err: gateError }, 'could not check the task limits; will ask again')
-        return this.#held(job, 1_000, 'limits unknown', log)
-      }
     }
     const started = performance.now()
     if (events.has('started')) {
       events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - job.createdAt })
     }
-    if (gateError !== undefined) {
-      return this.#ended(job, afterFailure(toError(gateError), job), started, log)
-    }
+    if (refused !== undefined) return this.#ended(job, afterFailure(refused, job), started, log)
     if (!task) {
       const error = new AfterwardError(
         ErrorCode.UNKNOWN_TASK,
