@@ -24,9 +24,11 @@ const workerFixture = fileURLToPath(new URL('./fixtures/limit-worker.ts', import
 export type LimitTarget =
   { kind: 'memory' } | { kind: 'bullmq'; options: () => BullmqDriverOptions }
 
-async function startProcess(options: BullmqDriverOptions): Promise<void> {
-  const child = fork(workerFixture, [redisUrl, JSON.stringify(options)], {
+async function startProcess(options: BullmqDriverOptions, lockDuration?: number) {
+  const args = [redisUrl, JSON.stringify(options), ...(lockDuration ? [String(lockDuration)] : [])]
+  const child = fork(workerFixture, args, {
     execArgv: ['--import', 'tsx', '--conditions=source'],
+    env: { ...process.env, AFTERWARD_LIMIT_WORKER: '1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   onTestFinished(() => void child.kill('SIGKILL'))
@@ -34,6 +36,7 @@ async function startProcess(options: BullmqDriverOptions): Promise<void> {
   child.on('message', (m: { type: string }) => m.type === 'ready' && ready.resolve())
   child.once('exit', (code) => ready.reject(new Error(`limit worker exited with ${code}`)))
   await ready.promise
+  return child
 }
 
 /** Waits for each job in turn: one listener at a time, however many jobs. */
@@ -161,6 +164,41 @@ export function limitConformance(name: string, target: LimitTarget): void {
         attemptsMade: 1,
       })
     })
+
+    if (target.kind === 'bullmq') {
+      it('frees the slot of a worker process that died, within its lease', async () => {
+        const options = target.options()
+        const probe = new Probe(redisUrl)
+        probes.push(probe)
+        const tasks = limitTasks(probe)
+        const exclusive = tasks[3]
+        const afterward = instance({ tasks, driver: bullmq(options) })
+        const child = await startProcess(options, 1_000)
+        const started = deferred<string>()
+        child.on('message', (m: { type: string; jobId?: string }) => {
+          if (m.type === 'started') started.resolve(m.jobId!)
+        })
+        const hung = await afterward.enqueue(exclusive, { hang: true })
+        expect(await started.promise).toBe(hung.id)
+        const exited = new Promise((resolve) => child.once('exit', resolve))
+        child.kill('SIGKILL')
+        await exited
+        // The killed job is not run again here (maxStalledCount: 0 fails it once found stalled),
+        // so nothing releases its slot: only the dead worker's lease (1 s) running out lets
+        // the next job of the task start.
+        const next = await afterward.enqueue(exclusive, { hang: false })
+        await afterward
+          .worker({ lockDuration: 1_000, stalledInterval: 500, maxStalledCount: 0 })
+          .start()
+        expect(await afterward.jobs.wait(next.id, { timeout: 20_000 })).toMatchObject({
+          state: 'completed',
+          attemptsMade: 1,
+        })
+        expect(await afterward.jobs.wait(hung.id, { timeout: 20_000 })).toMatchObject({
+          state: 'failed',
+        })
+      })
+    }
 
     it('ctx.retryAfter(ms) and a thrown RetryAfterError run the job again without spending an attempt', async () => {
       const runs: { n: number; attempt: number; redelivered: boolean; at: number }[] = []
