@@ -280,6 +280,13 @@ export type LimitDecision =
  * Optional capability of a driver that enforces task limits (`limit`, `rate`) across every
  * process that shares its broker. Checking a concurrency slot and a rate window is one atomic
  * step, so that a job never takes one without the other.
+ *
+ * @example
+ * const decision = await driver.limiter!.acquire({
+ *   jobId,
+ *   concurrency: { key: 'sync-tenant#acme', max: 1, lease: 8_000 },
+ * })
+ * if (decision.granted) await decision.release()
  */
 export interface Limiter {
   acquire(request: LimitRequest): Promise<LimitDecision>

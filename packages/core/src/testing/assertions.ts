@@ -6,7 +6,12 @@ import type { JobInfo } from '../driver.js'
 import type { ResolvedJobOptions } from '../options.js'
 import type { AnyTask, TaskInput } from '../task.js'
 
-/** A job that a `testDriver()` recorded: what `jobs.get` shows, plus its options and due time. */
+/**
+ * A job that a `testDriver()` recorded: what `jobs.get` shows, plus its options and due time.
+ *
+ * @example
+ * expect(driver.jobs({ task: sendWelcomeEmail })).toMatchObject([{ state: 'completed' }])
+ */
 export interface RecordedJob extends JobInfo {
   /** The job's options, resolved (call site > route > task > defaults). */
   options: ResolvedJobOptions
@@ -14,7 +19,12 @@ export interface RecordedJob extends JobInfo {
   runAt: Date
 }
 
-/** Which recorded jobs an assertion or `jobs()` looks at. Every field is optional. */
+/**
+ * Which recorded jobs an assertion or `jobs()` looks at. Every field is optional.
+ *
+ * @example
+ * driver.assertNothingDeferred({ requestId: res.headers['x-request-id'] as string })
+ */
 export interface RecordedJobFilter {
   /** Only jobs of this task (the task, or its name). */
   task?: AnyTask | string
@@ -24,7 +34,12 @@ export interface RecordedJobFilter {
   state?: JobInfo['state']
 }
 
-/** What `assertDeferred` compares besides the task; each field given must match. */
+/**
+ * What `assertDeferred` compares besides the task; each field given must match.
+ *
+ * @example
+ * driver.assertDeferred(shipOrder, { input: { orderId: 7 }, options: { delay: 3_600_000 } })
+ */
 export interface DeferredExpectation<T extends AnyTask = AnyTask> {
   /** The input, compared in its JSON form (a `Date` as its ISO string). */
   input?: TaskInput<T>

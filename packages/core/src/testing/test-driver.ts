@@ -30,7 +30,12 @@ import {
 } from './assertions.js'
 import { createTestClock, type TestClock } from './test-clock.js'
 
-/** Options of `testDriver()`. */
+/**
+ * Options of `testDriver()`.
+ *
+ * @example
+ * const driver = testDriver({ now: new Date('2030-01-01T00:00:00Z'), maxAttempts: 100 })
+ */
 export interface TestDriverOptions {
   /** Where the test clock starts. @defaultValue the current time */
   now?: Date | number
@@ -41,7 +46,13 @@ export interface TestDriverOptions {
   maxAttempts?: number
 }
 
-/** The driver of `@afterward/core/testing`: records jobs, runs them when the test says so. */
+/**
+ * The driver of `@afterward/core/testing`: records jobs, runs them when the test says so.
+ *
+ * @example
+ * driver.assertDeferred(sendWelcomeEmail, { input: { userId: 1 } })
+ * await driver.runAll()
+ */
 export interface TestDriver extends Driver {
   /** The clock that delays, backoff and held-back jobs are due by. */
   readonly clock: TestClock
