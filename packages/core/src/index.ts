@@ -6,6 +6,7 @@ export type {
   AnyTask,
   DeferArgs,
   DeferFn,
+  DeferInFn,
   DeferredJob,
   JobMeta,
   RegisteredContext,
@@ -52,9 +53,11 @@ export type {
   LimitRequest,
   Producer,
   QueueJobCounts,
+  QueueState,
   ScheduleInfo,
   ScheduleRecord,
   Scheduler,
+  TransactionalOutbox,
 } from './driver.js'
 export { RequeueJob } from './driver.js'
 export {
