@@ -101,6 +101,9 @@ describe.each(Object.keys(apps))('%s under testDriver()', (example) => {
       const signup = await app.post('/signup', { email: 'ada@example.com', name: 'Ada' })
       expect(signup.status).toBe(201)
       const { userId } = signup.body as { userId: number }
+      // The route writes the job in its transaction (deferIn): the worker's outbox relay hands
+      // it to the driver once the transaction committed.
+      await expect.poll(() => driver.jobs({ task: sendWelcomeEmail })).toHaveLength(1)
       driver.assertDeferred(sendWelcomeEmail, { requestId: signup.requestId, input: { userId } })
       expect(readdirSync(join(dataDir, 'mailbox'), { recursive: true })).toEqual([])
 
