@@ -2,6 +2,8 @@ import type { Logger } from 'pino'
 import type { ContextProvider, TaskOutcome } from './context.js'
 import type { Consumer, DeliveredJob, StallOptions } from './driver.js'
 import type { Runtime } from './runtime.js'
+import type { ComposedInstrumentation } from './instrumentation.js'
+import type { AnyTask } from './task.js'
 import { AttemptAbort } from './attempt-abort.js'
 import { RequeueJob } from './driver.js'
 import { AfterwardError, ErrorCode, toError } from './errors.js'
@@ -10,6 +12,14 @@ import { COMPLETED, REQUEUE, afterFailure, type AttemptEnd } from './retry.js'
 import { enterLimits, hasLimits, type GateResult } from './limit-gate.js'
 import { runAttempt, type ProviderList } from './run-attempt.js'
 import { jobEvent } from './runtime.js'
+
+/** How a job passed its task's limits: the slot to leave after, or why it may not run. */
+interface Pass {
+  gate: GateResult | undefined
+  refused: AfterwardError | undefined
+}
+
+type AttemptWrap = NonNullable<ComposedInstrumentation['attempt']>
 
 /** Options of `afterward.worker()`. */
 export interface WorkerOptions {
@@ -141,10 +151,7 @@ export class Worker {
         concurrency: this.concurrency,
         stall: this.#stall,
         log,
-        handle:
-          wrap === undefined
-            ? (job) => this.#handle(job)
-            : (job) => wrap(job, () => this.#handle(job)),
+        handle: (job) => this.#take(job, wrap),
       })
       await this.#consumer.start()
     } catch (err) {
@@ -210,29 +217,42 @@ export class Worker {
     this.#setupDone = []
   }
 
-  async #handle(job: DeliveredJob): Promise<AttemptEnd> {
-    const { registry, log: rootLog, events } = this.#runtime
+  /**
+   * Takes one delivered job: passes the task's limits first (a job held back never started, so
+   * it gets no `started` event and no instrumentation span), then runs the attempt.
+   */
+  async #take(job: DeliveredJob, wrap: AttemptWrap | undefined): Promise<AttemptEnd> {
+    const task = this.#runtime.registry.get(job.task)
     // Per-job lines are debug: the child logger is made only if a line is written or the task
     // reads ctx.log.
-    const log = lazyJobLogger(rootLog, job)
-    const task = registry.get(job.task)
-    let gate: GateResult | undefined
-    let refused: AfterwardError | undefined // a key function that failed: the job fails
+    const log = lazyJobLogger(this.#runtime.log, job)
+    let pass: Pass = { gate: undefined, refused: undefined }
     if (task !== undefined && hasLimits(task)) {
-      // Before the job counts as started: a job held back by a limit never started.
       const { limiter } = this.#runtime.driver
       try {
-        gate = await enterLimits(task, job, limiter, this.#stall.lockDuration, log)
+        const gate = await enterLimits(task, job, limiter, this.#stall.lockDuration, log)
+        if (gate.type === 'held') return this.#held(job, gate.delay, 'held back by a limit', log)
+        pass = { gate, refused: undefined }
       } catch (err) {
         if (!(err instanceof AfterwardError) || err.retryable) {
           // The limiter was unreachable: ask again later rather than spend an attempt.
           log().warn({ err }, 'could not check the task limits; will ask again')
           return this.#held(job, 1_000, 'limits unknown', log)
         }
-        refused = err
+        pass = { gate: undefined, refused: err } // a key function that failed: the job fails
       }
-      if (gate?.type === 'held') return this.#held(job, gate.delay, 'held back by a limit', log)
     }
+    if (wrap === undefined) return this.#handle(job, task, pass, log)
+    return wrap(job, () => this.#handle(job, task, pass, log))
+  }
+
+  async #handle(
+    job: DeliveredJob,
+    task: AnyTask | undefined,
+    { gate, refused }: Pass,
+    log: () => Logger,
+  ): Promise<AttemptEnd> {
+    const { events, log: rootLog } = this.#runtime
     const started = performance.now()
     if (events.has('started')) {
       events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - job.createdAt })
