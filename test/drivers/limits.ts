@@ -262,6 +262,7 @@ export function limitConformance(name: string, target: LimitTarget): void {
       await afterward.worker().start()
       const throws = await afterward.enqueue(keyed, {})
       const number = await afterward.enqueue(keyed, { tenant: 42 })
+      const empty = await afterward.enqueue(keyed, { tenant: '' })
       const fine = await afterward.enqueue(keyed, { tenant: 'acme' })
       expect(await afterward.jobs.wait(throws.id)).toMatchObject({
         state: 'failed',
@@ -278,6 +279,10 @@ export function limitConformance(name: string, target: LimitTarget): void {
           code: ErrorCode.LIMIT_KEY_INVALID,
           message: expect.stringMatching(/must return a non-empty string .*got number 42/),
         },
+      })
+      expect(await afterward.jobs.wait(empty.id)).toMatchObject({
+        state: 'failed',
+        lastError: { message: expect.stringMatching(/got an empty string/) },
       })
       expect(await afterward.jobs.wait(fine.id)).toMatchObject({ state: 'completed' })
     })

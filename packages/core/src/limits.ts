@@ -86,17 +86,26 @@ export function limitKey(
       { cause: err },
     )
   }
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LIMIT_KEY_LENGTH) {
+  // NUL is refused too: PostgreSQL cannot store it in text.
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > MAX_LIMIT_KEY_LENGTH ||
+    value.includes('\u0000')
+  ) {
     throw new AfterwardError(
       ErrorCode.LIMIT_KEY_INVALID,
-      `Task '${task}': ${which}.key must return a non-empty string of at most ${MAX_LIMIT_KEY_LENGTH} characters (got ${describe(value)}); the job failed without retries.`,
+      `Task '${task}': ${which}.key must return a non-empty string of at most ${MAX_LIMIT_KEY_LENGTH} characters without NUL (got ${describe(value)}); the job failed without retries.`,
     )
   }
   return `${task}#${value}`
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return value.length === 0 ? 'an empty string' : 'a longer string'
+  if (typeof value === 'string') {
+    if (value.length === 0) return 'an empty string'
+    return value.includes('\u0000') ? 'a string with NUL' : `${value.length} characters`
+  }
   if (value === null) return 'null'
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`
 }
