@@ -4,13 +4,13 @@
 import pg from 'pg'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ErrorCode, bullmq, defineTask, migrateBullmqPostgres } from '@afterward/core'
+import { ErrorCode, defineTask } from '@afterward/core'
+import { bullmq, migrateBullmqPostgres } from '@afterward/core/bullmq'
+import { driverConformance } from '@afterward/core/testing'
 import type { AfterwardError } from '@afterward/core'
 import { expectFastEnqueueFailure, instance, thrown } from '../support/afterward.js'
 import { createTestDatabase, type TestDatabase } from '../support/pg.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'
-import { driverConformance } from './conformance.js'
-import { eventConformance } from './events.js'
 import { limitConformance } from './limits.js'
 import { retentionSuite } from './retention.js'
 
@@ -22,12 +22,10 @@ afterAll(() => db?.drop())
 
 const schema = (): string => uniqueQueueName('aw').replace('-', '_')
 
-driverConformance('bullmq on PostgreSQL', () =>
-  bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
-)
-eventConformance('bullmq on PostgreSQL', () =>
-  bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
-)
+driverConformance({
+  name: 'bullmq on PostgreSQL',
+  makeDriver: () => bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
+})
 
 limitConformance('bullmq on PostgreSQL', {
   kind: 'bullmq',

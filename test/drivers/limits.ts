@@ -7,13 +7,12 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest'
 import {
   ErrorCode,
   RetryAfterError,
-  bullmq,
   defineTask,
   memory,
   type Afterward,
-  type BullmqDriverOptions,
   type Driver,
 } from '@afterward/core'
+import { bullmq, type BullmqDriverOptions } from '@afterward/core/bullmq'
 import { deferred, instance } from '../support/afterward.js'
 import { redisUrl, uniqueQueueName } from '../support/redis.js'
 import { Probe, limitTasks } from './fixtures/limit-tasks.js'

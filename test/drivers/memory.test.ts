@@ -1,8 +1,6 @@
 import { memory } from '@afterward/core'
-import { driverConformance } from './conformance.js'
-import { eventConformance } from './events.js'
+import { driverConformance } from '@afterward/core/testing'
 import { limitConformance } from './limits.js'
 
-driverConformance('memory', () => memory())
-eventConformance('memory', () => memory())
+driverConformance({ name: 'memory', makeDriver: () => memory() })
 limitConformance('memory', { kind: 'memory' })

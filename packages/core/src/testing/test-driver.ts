@@ -2,6 +2,7 @@
 // inline, one at a time, through the worker that consumes from it (the real pipeline: input
 // validation, context providers, timeout, retry decisions, ctx.defer), on a clock the test moves.
 import type {
+  AttemptEnd,
   ConsumeOptions,
   Consumer,
   DeliveredJob,
@@ -11,7 +12,6 @@ import type {
   JobInfo,
   JobRecord,
 } from '../driver.js'
-import type { AttemptEnd } from '../retry.js'
 import type { AnyTask } from '../task.js'
 import { AfterwardError, ErrorCode } from '../errors.js'
 import { copyJson } from '../json.js'
