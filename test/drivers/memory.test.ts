@@ -1,5 +1,5 @@
 import { memory } from '@afterward/core'
-import { driverConformance } from '@afterward/core/testing'
+import { driverConformance } from '@afterward/core/conformance'
 import { limitConformance } from './limits.js'
 
 driverConformance({ name: 'memory', makeDriver: () => memory() })
