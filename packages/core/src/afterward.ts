@@ -202,7 +202,7 @@ function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; d
     if (typeof provider?.acquire !== 'function') {
       throw configError(`context.${name} must be a context provider with an acquire(job) function`)
     }
-    if (['job', 'signal', 'log', 'defer'].includes(name)) {
+    if (['job', 'signal', 'log', 'defer', 'retryAfter'].includes(name)) {
       throw configError(`context.${name} would hide ctx.${name}; choose another name`)
     }
   }

@@ -51,6 +51,9 @@ export type {
   JobListQuery,
   JobRecord,
   JobState,
+  LimitDecision,
+  Limiter,
+  LimitRequest,
   Operator,
   Producer,
   QueueJobCounts,
@@ -67,7 +70,9 @@ export {
   AfterwardInputError,
   ErrorCode,
   PermanentError,
+  RetryAfterError,
 } from './errors.js'
+export type { ConcurrencyLimit, RateLimit } from './limits.js'
 export type { JsonValue } from './json.js'
 export { REDACTED, redactInput } from './redact.js'
 export type { Redact } from './redact.js'

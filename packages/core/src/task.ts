@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { JobOptions, Priority, RetryOptions } from './options.js'
 import { AfterwardError, ErrorCode } from './errors.js'
 import { checkQueueName } from './options.js'
+import { checkLimits, type ConcurrencyLimit, type RateLimit } from './limits.js'
 
 /**
  * Declaration-merging hook that types `ctx` in every task from your context providers.
@@ -38,6 +39,11 @@ export interface JobMeta {
   requestId: string | undefined
   key: string | undefined
   createdAt: Date
+  /**
+   * When this attempt started: for a task with a `limit` or `rate`, the time its limits let it
+   * start, on the limiter's clock (Redis or PostgreSQL server time with bullmq()).
+   */
+  startedAt: Date
   /** W3C trace context carried from the request (`traceparent`, `tracestate`), if any. */
   trace: Record<string, string> | undefined
 }
@@ -84,6 +90,11 @@ export type TaskContext<C = RegisteredContext> = C & {
   log: Logger
   /** Defers a follow-up job, enqueued only if this task succeeds. */
   defer: DeferFn
+  /**
+   * Ends this run and runs the job again in `ms`, without spending an attempt (an upstream
+   * answered 429). Throws a `RetryAfterError`; `throw new RetryAfterError(ms)` does the same.
+   */
+  retryAfter(ms: number): never
 }
 
 /**
@@ -119,6 +130,10 @@ export interface TaskOptions {
 interface TaskDefinitionBase<O, C> extends TaskOptions {
   /** Unique name; it is stored with each job, so renaming a task strands its queued jobs. */
   name: string
+  /** Jobs of this task running at once across every worker, per task or per key. @defaultValue no limit */
+  limit?: ConcurrencyLimit<O>
+  /** Jobs of this task starting per window across every worker, per task or per key. @defaultValue no limit */
+  rate?: RateLimit<O>
   /** The task's work. Annotate `ctx: TaskContext<MyContext>` to type the context values. */
   run(input: O, ctx: TaskContext<C>): unknown
 }
@@ -127,6 +142,8 @@ interface TaskDefinitionBase<O, C> extends TaskOptions {
 export interface Task<I = unknown, O = I> extends TaskOptions {
   readonly name: string
   readonly input: StandardSchemaV1<I, O> | undefined
+  readonly limit?: ConcurrencyLimit<O>
+  readonly rate?: RateLimit<O>
   run(input: O, ctx: TaskContext): unknown
   /** Type carrier only; never set at run time. */
   readonly '~types'?: { input: I; output: O }
@@ -181,5 +198,6 @@ export function defineTask(
     )
   }
   if (definition.queue !== undefined) checkQueueName(definition.queue)
+  checkLimits(name, definition.limit, definition.rate)
   return Object.freeze({ ...definition, input })
 }

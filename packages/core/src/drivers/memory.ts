@@ -5,6 +5,7 @@ import { type Entry, detail, info } from './memory-entry.js'
 import { jobNotFound, notRemovable, notRetryable } from './error-info.js'
 import { Fifo, PriorityLanes } from './memory-lanes.js'
 import { MemoryConsumer, type MemoryQueues } from './memory-consumer.js'
+import { memoryLimiter } from './memory-limiter.js'
 
 /** Options of `memory()`. */
 export interface MemoryDriverOptions {
@@ -121,6 +122,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
   return {
     name: 'memory',
     durable: false,
+    limiter: memoryLimiter(),
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The memory driver is closed.')

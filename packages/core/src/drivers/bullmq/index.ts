@@ -151,6 +151,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
   const driver: Driver = {
     name: 'bullmq',
     durable: true,
+    limiter: store.limiter,
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The bullmq driver is closed.')

@@ -20,6 +20,8 @@ export interface StoredData {
   requestId?: string | undefined
   options: StoredOptions
   trace?: Record<string, string> | undefined
+  /** Runs that a limit held back or that asked to wait (`ctx.retryAfter`): not cut-off runs. */
+  held?: number
 }
 
 /** The job options BullMQ has no field for; `backoff` only when the job may retry. */
@@ -116,7 +118,7 @@ export function toDelivered(job: BullJobLike): DeliveredJob {
     trace: job.data.trace,
     attempt: job.attemptsMade + 1,
     // Taken more often than attempts were made: a run before this one was cut off.
-    redelivered: (job.attemptsStarted ?? 0) > job.attemptsMade + 1,
+    redelivered: (job.attemptsStarted ?? 0) > job.attemptsMade + 1 + (job.data.held ?? 0),
   }
 }
 
