@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { ContextProviders } from './context.js'
-import type { Driver, EnqueueResult, JobInfo } from './driver.js'
+import type { Driver, EnqueueResult, JobInfo, ScheduleInfo } from './driver.js'
 import type { AfterwardEventName, AfterwardListener } from './events.js'
 import type { JobOptions } from './options.js'
 import type { AnyTask, DeferArgs } from './task.js'
@@ -9,6 +9,11 @@ import { AfterwardError, ErrorCode } from './errors.js'
 import { composeInstrumentation, type Instrumentation } from './instrumentation.js'
 import { defaultLogger } from './logger.js'
 import { Runtime } from './runtime.js'
+import {
+  syncSchedules,
+  type ScheduleSyncOptions,
+  type ScheduleSyncResult,
+} from './schedule-sync.js'
 import { DEFAULT_MAX_INPUT_BYTES } from './validate.js'
 import { Worker, type WorkerOptions } from './worker.js'
 
@@ -69,6 +74,18 @@ export interface Afterward {
     /** Per queue, how many jobs are in each state: `counts({ queue: 'emails' })`. */
     counts: Driver['counts']
   }
+  /**
+   * The tasks' schedules in the broker. `sync()` makes them match the code (a worker does it
+   * as it starts); `list()` shows each with its next run and its last run's state.
+   *
+   * @example
+   * await afterward.schedules.sync() // in a deploy script
+   * for (const s of await afterward.schedules.list()) console.log(s.key, s.nextRunAt, s.lastRun?.state)
+   */
+  readonly schedules: {
+    sync(options?: ScheduleSyncOptions): Promise<ScheduleSyncResult>
+    list(): Promise<ScheduleInfo[]>
+  }
   readonly tasks: ReadonlyMap<string, AnyTask>
   readonly driver: Driver
   readonly log: Logger
@@ -107,6 +124,7 @@ export function createAfterward(options: AfterwardOptions): Afterward {
     maxInputBytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
     instrumentation: composeInstrumentation(options.instrumentation, log),
   })
+  if (runtime.schedules.length > 0) scheduler(runtime)
   let closing: Promise<void> | undefined
 
   return {
@@ -130,6 +148,16 @@ export function createAfterward(options: AfterwardOptions): Afterward {
       list: (query) => driver.list(query),
       counts: (query) => driver.counts(query),
     },
+    schedules: {
+      async sync(syncOptions) {
+        const force = syncOptions?.force === true
+        return syncSchedules(scheduler(runtime), runtime.schedules, force, log)
+      },
+      async list() {
+        const states = await scheduler(runtime).list()
+        return states.map(({ hash: _hash, ...info }) => info)
+      },
+    },
     tasks: registry,
     driver,
     log: runtime.log,
@@ -143,6 +171,16 @@ export function createAfterward(options: AfterwardOptions): Afterward {
       return closing
     },
   }
+}
+
+function scheduler(runtime: Runtime): NonNullable<Driver['scheduler']> {
+  const found = runtime.driver.scheduler
+  if (!found) {
+    throw configError(
+      `the ${runtime.driver.name} driver cannot run schedules (it has no scheduler); use memory() or bullmq()`,
+    )
+  }
+  return found
 }
 
 function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; driver: Driver } {

@@ -31,6 +31,8 @@ export const ErrorCode = {
   JOB_NOT_FOUND: 'AFTERWARD_JOB_NOT_FOUND',
   /** A wait (`jobs.wait`, `drain`) did not finish in time. */
   WAIT_TIMEOUT: 'AFTERWARD_WAIT_TIMEOUT',
+  /** A task's `schedule` is invalid: bad cron, unknown time zone, `every` under 1 s, duplicate id, or an input the schema refuses. */
+  SCHEDULE_INVALID: 'AFTERWARD_SCHEDULE_INVALID',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

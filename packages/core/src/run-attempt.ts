@@ -56,6 +56,7 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
     key: job.options.key,
     createdAt: new Date(job.createdAt),
     trace: job.trace,
+    schedule: job.schedule && { id: job.schedule.id, tick: new Date(job.schedule.tick) },
   }
   const followUps = new FollowUps(input.runtime, job)
   const acquired: { provider: ContextProvider<unknown>; name: string; value: unknown }[] = []

@@ -8,7 +8,9 @@ import { AfterwardError, ErrorCode, toError } from './errors.js'
 import { lazyJobLogger } from './logger.js'
 import { COMPLETED, REQUEUE, afterFailure, type AttemptEnd } from './retry.js'
 import { runAttempt, type ProviderList } from './run-attempt.js'
+import type { AnyTask } from './task.js'
 import { jobEvent } from './runtime.js'
+import { syncSchedules } from './schedule-sync.js'
 
 /** Options of `afterward.worker()`. */
 export interface WorkerOptions {
@@ -111,6 +113,9 @@ export class Worker {
   async #start(): Promise<void> {
     const { log, providers, driver } = this.#runtime
     try {
+      // The code is the source of truth for schedules: each worker start reconciles them.
+      if (driver.scheduler)
+        await syncSchedules(driver.scheduler, this.#runtime.schedules, false, log)
       for (const [name, provider] of Object.entries(providers)) {
         try {
           // Providers size pools for every job that may run at once, across all queues.
@@ -208,6 +213,14 @@ export class Worker {
     // reads ctx.log.
     const log = lazyJobLogger(rootLog, job)
     const task = registry.get(job.task)
+    // A skipped run reports nothing: it did not start. It completes, so its schedule goes on.
+    if (task && job.schedule && !(await this.#claimRun(job, task))) {
+      log().info(
+        { schedule: job.schedule.id },
+        'scheduled run skipped: the previous run is still going',
+      )
+      return COMPLETED
+    }
     const started = performance.now()
     if (events.has('started')) {
       events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - job.createdAt })
@@ -240,6 +253,26 @@ export class Worker {
     const error =
       outcome.error ?? new AfterwardError(ErrorCode.TASK_FAILED, `Task '${job.task}' failed.`)
     return this.#ended(job, afterFailure(error, job), started, log)
+  }
+
+  /**
+   * Whether a scheduled run goes ahead: not when its schedule skips overlapping runs and the
+   * previous one is still going. If the broker cannot tell, the run goes ahead (a run too many
+   * rather than a tick lost).
+   */
+  async #claimRun(job: DeliveredJob, task: AnyTask): Promise<boolean> {
+    const scheduler = this.#runtime.driver.scheduler
+    if (!scheduler) return true
+    const overlap = task.schedules.find((s) => s.id === job.schedule?.id)?.overlap ?? 'skip'
+    try {
+      return await scheduler.claimRun(job, overlap)
+    } catch (err) {
+      this.#runtime.log.warn(
+        { err, jobId: job.id },
+        'could not check for an overlapping run; running',
+      )
+      return true
+    }
   }
 
   /** Logs and reports how an attempt ended, and hands the end to the driver. */

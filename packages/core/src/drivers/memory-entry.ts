@@ -32,5 +32,6 @@ export function info(entry: Entry): JobInfo {
     createdAt: new Date(r.createdAt),
     startedAt: entry.startedAt === undefined ? undefined : new Date(entry.startedAt),
     finishedAt: entry.finishedAt === undefined ? undefined : new Date(entry.finishedAt),
+    schedule: r.schedule && { id: r.schedule.id, tick: new Date(r.schedule.tick) },
   }
 }

@@ -4,6 +4,7 @@ import { countJobs, listJobs } from './memory-list.js'
 import { type Entry, info } from './memory-entry.js'
 import { Fifo, PriorityLanes } from './memory-lanes.js'
 import { MemoryConsumer, type MemoryQueues } from './memory-consumer.js'
+import { MemoryScheduler } from './memory-scheduler.js'
 
 /** Options of `memory()`. */
 export interface MemoryDriverOptions {
@@ -110,11 +111,51 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     for (const consumer of consumers) consumer.pull()
   }
 
-  const queues: MemoryQueues = { waiting, consumers, finish, makeWaiting, schedule }
+  /** Stores one record; returns whether it is waiting now (rather than delayed). */
+  function store(record: JobRecord, now: number): boolean {
+    // Records are handed over (see Driver.enqueue): stored as they are, not copied.
+    const entry: Entry = {
+      record,
+      state: 'waiting',
+      seq: seq++,
+      attemptsMade: 0,
+      deliveries: 0,
+      lastError: undefined,
+      startedAt: undefined,
+      finishedAt: undefined,
+      timer: undefined,
+    }
+    jobs.set(record.id, entry)
+    unfinished++
+    if (record.requestId !== undefined) {
+      const ids = byRequest.get(record.requestId) ?? new Set<string>()
+      byRequest.set(record.requestId, ids.add(record.id))
+    }
+    return schedule(entry, record.options.delay - (now - record.createdAt), false)
+  }
+
+  const scheduler = new MemoryScheduler({
+    add(record) {
+      if (closed || jobs.has(record.id)) return
+      if (store(record, Date.now())) dispatch()
+    },
+    get: (id) => jobs.get(id),
+    all: () => jobs.values(),
+  })
+
+  const queues: MemoryQueues = {
+    waiting,
+    consumers,
+    finish,
+    makeWaiting,
+    schedule,
+    started: (record) => scheduler.started(record),
+  }
 
   return {
     name: 'memory',
     durable: false,
+    scheduler,
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The memory driver is closed.')
@@ -127,26 +168,8 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
         const live = key === undefined ? undefined : liveKeys.get(key)
         if (live !== undefined) return { id: live, deduplicated: true }
         if (key !== undefined) liveKeys.set(key, record.id)
-        // Records are handed over (see Driver.enqueue): stored as they are, not copied.
-        const entry: Entry = {
-          record,
-          state: 'waiting',
-          seq: seq++,
-          attemptsMade: 0,
-          deliveries: 0,
-          lastError: undefined,
-          startedAt: undefined,
-          finishedAt: undefined,
-          timer: undefined,
-        }
-        jobs.set(record.id, entry)
-        unfinished++
-        if (record.requestId !== undefined) {
-          const ids = byRequest.get(record.requestId) ?? new Set<string>()
-          byRequest.set(record.requestId, ids.add(record.id))
-        }
         // One dispatch for the whole batch, so that its high jobs go before its normal ones.
-        if (schedule(entry, record.options.delay - (now - record.createdAt), false)) queued = true
+        if (store(record, now)) queued = true
         return { id: record.id, deduplicated: false }
       })
       if (queued) dispatch()
@@ -235,6 +258,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
 
     close() {
       closed = true
+      scheduler.close()
       for (const entry of jobs.values()) clearTimeout(entry.timer)
       return Promise.resolve()
     },

@@ -9,6 +9,7 @@ import { countJobs, listJobs } from './listing.js'
 import { type BullJobLike, toBullJob, toInfo } from './job-data.js'
 import { DAY, storeFor, type BullmqDriverOptions } from './driver-options.js'
 import { waitFinished } from './wait-finished.js'
+import { bullmqScheduler } from './scheduler.js'
 
 export type { BullmqDriverOptions } from './driver-options.js'
 
@@ -144,6 +145,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
   const driver: Driver = {
     name: 'bullmq',
     durable: true,
+    scheduler: bullmqScheduler(queue, store),
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The bullmq driver is closed.')

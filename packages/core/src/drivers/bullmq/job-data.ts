@@ -13,6 +13,18 @@ export interface StoredData {
   requestId?: string | undefined
   options: StoredOptions
   trace?: Record<string, string> | undefined
+  /** Set in the template of a job scheduler that Afterward created, and so in its jobs. */
+  schedule?: ScheduleMark | undefined
+}
+
+/** How Afterward marks its own job schedulers (never another application's). */
+export interface ScheduleMark {
+  by: 'afterward'
+  /** The schedule's id within its task. */
+  id: string
+  /** The hash of the schedule's definition, to tell a changed schedule. */
+  hash: string
+  overlap: 'skip' | 'allow'
 }
 
 /** The job options BullMQ has no field for; `backoff` only when the job may retry. */
@@ -38,6 +50,16 @@ export interface BullJobLike {
   finishedOn?: number | undefined
   timestamp: number
   queueName: string
+  /** The job scheduler that created the job, if one did. */
+  repeatJobKey?: string | undefined
+}
+
+/** The schedule and tick of a job made by one of Afterward's job schedulers. */
+function scheduleOf(job: BullJobLike): { id: string; tick: number } | undefined {
+  const mark = job.data.schedule
+  if (mark?.by !== 'afterward' || !job.repeatJobKey || !job.id) return undefined
+  // BullMQ names each run `repeat:<scheduler id>:<tick in ms>`.
+  return { id: mark.id, tick: Number(job.id.slice(job.id.lastIndexOf(':') + 1)) }
 }
 
 const PRIORITY_OF_RANK = Object.fromEntries(
@@ -108,6 +130,7 @@ export function toDelivered(job: BullJobLike): DeliveredJob {
     attempt: job.attemptsMade + 1,
     // Taken more often than attempts were made: a run before this one was cut off.
     redelivered: (job.attemptsStarted ?? 0) > job.attemptsMade + 1,
+    schedule: scheduleOf(job),
   }
 }
 
@@ -154,5 +177,10 @@ export function toInfo(job: BullJobLike, bullState: string): JobInfo | undefined
     createdAt: new Date(job.timestamp),
     startedAt: job.processedOn ? new Date(job.processedOn) : undefined,
     finishedAt: finished && job.finishedOn ? new Date(job.finishedOn) : undefined,
+    schedule: toScheduleInfo(scheduleOf(job)),
   }
+}
+
+function toScheduleInfo(schedule: { id: string; tick: number } | undefined): JobInfo['schedule'] {
+  return schedule && { id: schedule.id, tick: new Date(schedule.tick) }
 }
