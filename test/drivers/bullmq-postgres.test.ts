@@ -10,6 +10,7 @@ import { freePort, uniqueQueueName } from '../support/redis.js'
 import { driverConformance } from './conformance.js'
 import { eventConformance } from './events.js'
 import { retentionSuite } from './retention.js'
+import { scheduleConformance } from './schedules.js'
 
 let db: TestDatabase
 beforeAll(async () => {
@@ -25,6 +26,11 @@ driverConformance('bullmq on PostgreSQL', () =>
 eventConformance('bullmq on PostgreSQL', () =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
 )
+
+scheduleConformance('bullmq on PostgreSQL', () => {
+  const shared = schema()
+  return () => bullmq({ postgres: { connectionString: db.url, schema: shared, max: 4 } })
+})
 
 retentionSuite('bullmq on PostgreSQL', (keep) =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 }, ...keep }),

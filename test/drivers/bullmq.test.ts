@@ -8,10 +8,39 @@ import { redisUrl, uniqueQueueName } from '../support/redis.js'
 import { driverConformance } from './conformance.js'
 import { eventConformance } from './events.js'
 import { retentionSuite } from './retention.js'
+import { scheduleConformance } from './schedules.js'
 
 // A unique key prefix per driver keeps every test's queues, jobs and indexes apart.
 driverConformance('bullmq', () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw') }))
 eventConformance('bullmq', () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw') }))
+
+{
+  let prefix = ''
+  scheduleConformance(
+    'bullmq on Redis',
+    () => {
+      prefix = uniqueQueueName('aw')
+      return () => bullmq({ connection: redisUrl, prefix })
+    },
+    {
+      async create() {
+        const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+        const queue = new Queue('default', { connection, prefix })
+        await queue.upsertJobScheduler('their-report', { every: 60_000 }, { name: 'report' })
+        await queue.close()
+        await connection.quit()
+      },
+      async exists() {
+        const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+        const queue = new Queue('default', { connection, prefix })
+        const found = await queue.getJobScheduler('their-report')
+        await queue.close()
+        await connection.quit()
+        return found !== undefined
+      },
+    },
+  )
+}
 
 retentionSuite('bullmq on Redis', (keep) =>
   bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw'), ...keep }),

@@ -11,7 +11,7 @@ import { stableHash } from './schedule.js'
 
 /** What `afterward.schedules.sync()` did. */
 export interface ScheduleSyncResult {
-  /** Keys (`<task>:<id>`) of schedules created, updated, removed, or left as they were. */
+  /** Keys (`<task>:<id>`, sorted) of schedules created, updated, removed, or left as they were. */
   created: string[]
   updated: string[]
   removed: string[]
@@ -149,5 +149,6 @@ function diff(
   }
   const removals = [...inBroker.values()]
   result.removed.push(...removals.map((s) => s.key))
+  for (const keys of [result.created, result.updated, result.removed, result.unchanged]) keys.sort()
   return { result, upserts, removals, changes: upserts.length + removals.length }
 }

@@ -13,6 +13,8 @@ export interface Entry {
   startedAt: number | undefined
   finishedAt: number | undefined
   timer: NodeJS.Timeout | undefined
+  /** A schedule's planned run, not due yet: `drain()` does not wait for it. */
+  planned?: boolean
 }
 
 /** A copy of an entry as `jobs.get` returns it: callers cannot change the stored job. */

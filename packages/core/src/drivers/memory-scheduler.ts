@@ -1,7 +1,8 @@
 // Schedules of the memory driver, with BullMQ's semantics in one process: one planned run per
 // schedule, the next one planned when that run starts (so a tick missed while no worker runs
 // gives one late run, never a burst), ticks from the same cron parser and `every` arithmetic.
-// Timers are cleared when a schedule is removed and when the driver closes.
+// A planned run is a delayed job whose timer the driver clears on close; removing or changing a
+// schedule removes its planned run.
 import type {
   DeliveredJob,
   JobRecord,
@@ -16,15 +17,18 @@ import { nextCronTick, nextEveryTick } from '../schedule.js'
 
 interface Planned {
   record: ScheduleRecord
-  /** The tick of the run planned next (its job exists once the tick has come). */
+  /** The tick of the run planned next; its job waits, delayed, until then. */
   next: number
-  timer: NodeJS.Timeout | undefined
+  /** The id of that job. */
+  jobId: string
 }
 
 /** What the scheduler uses of the memory driver. */
 export interface MemoryJobs {
-  /** Stores a job (waiting at once) and offers it to the consumers. */
+  /** Stores a job (delayed by `options.delay` from `createdAt`). */
   add(record: JobRecord): void
+  /** Removes a job that is still delayed (a planned run of a schedule that changed). */
+  cancel(id: string): void
   get(id: string): Entry | undefined
   all(): Iterable<Entry>
 }
@@ -73,21 +77,21 @@ export class MemoryScheduler implements Scheduler {
 
   upsert(record: ScheduleRecord): Promise<void> {
     const key = slot(record.options.queue, record.key)
-    clearTimeout(this.#planned.get(key)?.timer)
+    const previous = this.#planned.get(key)
+    if (previous) this.#jobs.cancel(previous.jobId)
     const now = Date.now()
     const first =
       record.every !== undefined
         ? nextEveryTick(undefined, record.every, now)
         : nextCronTick(record.cron!, record.tz!, now)
-    const planned: Planned = { record, next: first, timer: undefined }
-    this.#planned.set(key, planned)
-    this.#plan(planned)
+    this.#planned.set(key, this.#plan(record, first))
     return Promise.resolve()
   }
 
   remove(stored: StoredSchedule): Promise<void> {
     const key = slot(stored.queue, stored.key)
-    clearTimeout(this.#planned.get(key)?.timer)
+    const planned = this.#planned.get(key)
+    if (planned) this.#jobs.cancel(planned.jobId)
     this.#planned.delete(key)
     return Promise.resolve()
   }
@@ -139,42 +143,36 @@ export class MemoryScheduler implements Scheduler {
 
   /** A scheduled run started: plan the schedule's next run, counted from now. */
   started(record: JobRecord): void {
-    const planned = this.#planned.get(
-      slot(record.options.queue, record.task + ':' + record.schedule!.id),
-    )
-    if (!planned || planned.timer !== undefined || planned.next !== record.schedule!.tick) return
+    const key = slot(record.options.queue, `${record.task}:${record.schedule!.id}`)
+    const planned = this.#planned.get(key)
+    if (this.#closed || planned?.jobId !== record.id) return
     const { every, cron, tz } = planned.record
     const now = Date.now()
-    planned.next =
+    const next =
       every !== undefined
         ? nextEveryTick(planned.next, every, now)
         : nextCronTick(cron!, tz!, Math.max(planned.next, now))
-    this.#plan(planned)
+    this.#planned.set(key, this.#plan(planned.record, next))
   }
 
   close(): void {
     this.#closed = true
-    for (const planned of this.#planned.values()) clearTimeout(planned.timer)
   }
 
-  #plan(planned: Planned): void {
-    if (this.#closed) return
-    planned.timer = setTimeout(
-      () => {
-        planned.timer = undefined
-        const { record, next: tick } = planned
-        this.#jobs.add({
-          id: `repeat:${record.key}:${tick}`,
-          task: record.task,
-          input: copyJson(record.input),
-          requestId: undefined,
-          createdAt: Date.now(),
-          options: record.options,
-          trace: undefined,
-          schedule: { id: record.id, tick },
-        })
-      },
-      Math.max(0, planned.next - Date.now()),
-    )
+  /** Stores the job of the run due at `tick`, delayed until then. */
+  #plan(record: ScheduleRecord, tick: number): Planned {
+    const now = Date.now()
+    const jobId = `repeat:${record.key}:${tick}`
+    this.#jobs.add({
+      id: jobId,
+      task: record.task,
+      input: copyJson(record.input),
+      requestId: undefined,
+      createdAt: now,
+      options: { ...record.options, delay: Math.max(0, tick - now) },
+      trace: undefined,
+      schedule: { id: record.id, tick },
+    })
+    return { record, next: tick, jobId }
   }
 }

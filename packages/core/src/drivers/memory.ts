@@ -15,8 +15,9 @@ export interface MemoryDriverOptions {
 /** The in-memory driver; `drain()` is its addition to the `Driver` interface. */
 export interface MemoryDriver extends Driver {
   /**
-   * Resolves when no job is waiting, delayed or running. Rejects at once when jobs wait in a
-   * queue that no started worker takes, and after `timeout` ms (default 30 s).
+   * Resolves when no job is waiting, delayed or running (a schedule's next run, planned and not
+   * due yet, does not count). Rejects at once when jobs wait in a queue that no started worker
+   * takes, and after `timeout` ms (default 30 s).
    */
   drain(options?: { timeout?: number }): Promise<void>
 }
@@ -60,6 +61,10 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
 
   /** Queues the entry; `dispatch` is left to callers that add many at once. */
   function makeWaiting(entry: Entry, dispatchNow = true): void {
+    if (entry.planned) {
+      entry.planned = false
+      unfinished++
+    }
     entry.state = 'waiting'
     entry.timer = undefined
     lanesOf(entry.record.options.queue).push(entry, entry.record.options.priority)
@@ -89,6 +94,11 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
       finishWaiters.delete(entry.record.id)
       for (const done of waiters) done()
     }
+    settle()
+  }
+
+  /** One job fewer waiting, delayed or active. */
+  function settle(): void {
     if (--unfinished === 0) {
       for (const done of idleWaiters) done()
       idleWaiters.clear()
@@ -126,18 +136,28 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
       timer: undefined,
     }
     jobs.set(record.id, entry)
-    unfinished++
+    const delay = record.options.delay - (now - record.createdAt)
+    // A schedule's next run is always planned: drain() waits only for runs that are due.
+    if (record.schedule !== undefined && delay > 0) entry.planned = true
+    else unfinished++
     if (record.requestId !== undefined) {
       const ids = byRequest.get(record.requestId) ?? new Set<string>()
       byRequest.set(record.requestId, ids.add(record.id))
     }
-    return schedule(entry, record.options.delay - (now - record.createdAt), false)
+    return schedule(entry, delay, false)
   }
 
   const scheduler = new MemoryScheduler({
     add(record) {
       if (closed || jobs.has(record.id)) return
       if (store(record, Date.now())) dispatch()
+    },
+    cancel(id) {
+      const entry = jobs.get(id)
+      if (entry?.state !== 'delayed') return
+      clearTimeout(entry.timer)
+      jobs.delete(id)
+      if (!entry.planned) settle()
     },
     get: (id) => jobs.get(id),
     all: () => jobs.values(),

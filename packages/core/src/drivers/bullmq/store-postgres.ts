@@ -58,6 +58,7 @@ export function postgresStore(pg: ResolvedPostgres, requestIndexTtl: number): Ba
   const runsTable = `${pg.quoted}.afterward_schedule_runs`
   // Advisory lock keys of this schema's schedules (pg_advisory_lock takes two int4 keys).
   const lockKeys = [SCHEDULE_LOCK_CLASS, `${pg.schema}:schedules`]
+  const generationKeys = [SCHEDULE_LOCK_CLASS, `${pg.schema}:schedule-generations`]
   const knownQueues = new Set<string>()
   let pool: Pool | undefined
   let ready: Promise<void> | undefined
@@ -178,7 +179,7 @@ export function postgresStore(pg: ResolvedPostgres, requestIndexTtl: number): Ba
       })
       try {
         await client.query('BEGIN')
-        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', lockKeys)
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', generationKeys)
         const { rows } = await client.query<{ fingerprint: string; generation: number }>(
           `SELECT fingerprint, generation FROM ${generationsTable}
            WHERE fingerprint = $1 OR generation = (SELECT max(generation) FROM ${generationsTable})`,
