@@ -32,7 +32,13 @@ export function scheduleConformance(
         schedule: { every: 1_000, input: { source: 'remote' } },
         run(input, ctx) {
           const { schedule } = ctx.job
-          runs.push({ jobId: ctx.job.id, ...schedule!, tick: schedule!.tick.getTime(), attempt: ctx.job.attempt, input })
+          runs.push({
+            jobId: ctx.job.id,
+            ...schedule!,
+            tick: schedule!.tick.getTime(),
+            attempt: ctx.job.attempt,
+            input,
+          })
           if (runs.length === 1) throw new Error('first attempt fails')
           if (runs.filter((r) => r.attempt === 1).length === 2) second.resolve()
         },
@@ -50,7 +56,11 @@ export function scheduleConformance(
       expect(runs.map((r) => r.input)).toEqual(runs.map(() => ({ source: 'remote' })))
       expect(runs.map((r) => r.id)).toEqual(runs.map(() => 'default'))
       const done = await afterward.jobs.wait(next!.jobId)
-      expect(done).toMatchObject({ state: 'completed', task: 'pull-config', input: { source: 'remote' } })
+      expect(done).toMatchObject({
+        state: 'completed',
+        task: 'pull-config',
+        input: { source: 'remote' },
+      })
       expect(done.schedule).toEqual({ id: 'default', tick: new Date(next!.tick) })
       expect(events).toEqual(
         expect.arrayContaining([
@@ -102,11 +112,19 @@ export function scheduleConformance(
     it('reconciles the code: creates, updates, removes; an older instance cannot undo it', async () => {
       const shared = namespace()
       const v1 = [
-        defineTask({ name: 'digest', schedule: { every: 3_600_000, input: 'daily' }, run: (_: string) => undefined }),
+        defineTask({
+          name: 'digest',
+          schedule: { every: 3_600_000, input: 'daily' },
+          run: (_: string) => undefined,
+        }),
         defineTask({ name: 'cleanup', schedule: { cron: '0 * * * *' }, run: () => undefined }),
       ]
       const v2 = [
-        defineTask({ name: 'digest', schedule: { every: 3_600_000, input: 'weekly' }, run: (_: string) => undefined }),
+        defineTask({
+          name: 'digest',
+          schedule: { every: 3_600_000, input: 'weekly' },
+          run: (_: string) => undefined,
+        }),
         defineTask({
           name: 'audit',
           schedule: [
@@ -234,7 +252,10 @@ export function scheduleConformance(
         await foreign.create(driver)
         const task = defineTask({ name: 'mine', schedule: { every: 60_000 }, run: () => undefined })
         const afterward = instance({ tasks: [task], driver })
-        expect(await afterward.schedules.sync()).toMatchObject({ created: ['mine:default'], removed: [] })
+        expect(await afterward.schedules.sync()).toMatchObject({
+          created: ['mine:default'],
+          removed: [],
+        })
         const empty = instance({ tasks: [], driver: shared() })
         expect(await empty.schedules.sync()).toMatchObject({ removed: ['mine:default'] })
         expect(await foreign.exists(driver)).toBe(true)
