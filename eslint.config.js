@@ -53,8 +53,10 @@ export default defineConfig(
         {
           patterns: [
             {
-              group: ['@afterward/core/*', '**/core/src/**'],
-              message: "Import from '@afterward/core' only; export what you need from its index.",
+              // Its public subpath entries are fine; its files are not.
+              group: ['@afterward/core/*', '!@afterward/core/http', '**/core/src/**'],
+              message:
+                "Import from '@afterward/core' or '@afterward/core/http' only; export what you need from their index.",
             },
           ],
         },

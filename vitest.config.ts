@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources, never a stale dist/ build.
     alias: [
+      { find: /^@afterward\/core\/http$/, replacement: `${packagesDir}core/src/http/index.ts` },
       {
         find: /^@afterward\/(core|fastify|express|prisma|otel)$/,
         replacement: `${packagesDir}$1/src/index.ts`,

@@ -17,6 +17,8 @@ import { createPrisma, createTestDatabase } from '../support/pg.js'
 import { freePort, startRedisServer, waitFor } from '../support/redis.js'
 import type { HttpAdapter, TestRoute, TestServer } from './adapter.js'
 
+const UUID = /^[\da-f]{8}-[\da-f]{4}-4[\da-f]{3}-[89ab][\da-f]{3}-[\da-f]{12}$/
+
 export interface DriverUnderTest {
   name: string
   make(): Driver
@@ -118,9 +120,14 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
 
       const signup: TestRoute = {
         path: '/signup',
-        handle: ({ defer, requestId }) => {
-          const job = defer(email, { to: 'ada@example.com' })
-          return { kind: 'json', status: 201, body: { jobId: job.id, requestId } }
+        handle: (request) => {
+          const job = request.defer(email, { to: 'ada@example.com' })
+          // Read after the defer: the request id is settled by the request's first defer.
+          return {
+            kind: 'json',
+            status: 201,
+            body: { jobId: job.id, requestId: request.requestId },
+          }
         },
       }
 
@@ -355,6 +362,190 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         const body = (await response.json()) as { jobId: string; requestId: string }
         expect(body.requestId).toBe('trace-abc.123')
         expect((await afterward.jobs.get(body.jobId))?.requestId).toBe('trace-abc.123')
+        expect(response.headers.get('x-request-id')).toBe('trace-abc.123')
+      })
+
+      it.each([
+        ['200 characters long', 'r'.repeat(200)],
+        ['made of every allowed kind of character', 'Ab_9.z:0-x'],
+      ])('uses and echoes an X-Request-Id %s', async (_label, id) => {
+        const { afterward, post } = await setup([signup])
+        const response = await post('/signup', { headers: { 'x-request-id': id } })
+        expect(response.headers.get('x-request-id')).toBe(id)
+        const { jobId } = (await response.json()) as { jobId: string }
+        expect((await afterward.jobs.byRequest(id)).map((j) => j.id)).toEqual([jobId])
+      })
+
+      it.each([
+        ['too long (201 characters)', 'r'.repeat(201)],
+        ['with a space', 'req 1'],
+        ['with a tab', 'req\t1'],
+        ['empty', ''],
+        ['with a character outside [A-Za-z0-9_.:-]', 'req/1;x=<b>'],
+        ['with a non-ASCII letter', 'caf\u00e9'],
+      ])(
+        'replaces an X-Request-Id %s by a new UUID, echoed and stored on the jobs',
+        async (_label, sent) => {
+          const { afterward, post } = await setup([signup])
+          const response = await post('/signup', { headers: { 'x-request-id': sent } })
+          expect(response.status).toBe(201)
+          const echoed = response.headers.get('x-request-id')
+          expect(echoed).toMatch(UUID)
+          const { jobId, requestId } = (await response.json()) as {
+            jobId: string
+            requestId: string
+          }
+          expect(requestId).toBe(echoed)
+          expect((await afterward.jobs.get(jobId))?.requestId).toBe(echoed)
+          expect((await afterward.jobs.byRequest(echoed!)).map((j) => j.id)).toEqual([jobId])
+        },
+      )
+
+      it('generates a new UUID per request when there is no X-Request-Id', async () => {
+        const { afterward, post } = await setup([signup])
+        const ids: string[] = []
+        for (let n = 0; n < 2; n++) {
+          const response = await post('/signup')
+          const { jobId } = (await response.json()) as { jobId: string }
+          const echoed = response.headers.get('x-request-id')!
+          expect(echoed).toMatch(UUID)
+          expect((await afterward.jobs.get(jobId))?.requestId).toBe(echoed)
+          ids.push(echoed)
+        }
+        expect(ids[0]).not.toBe(ids[1])
+      })
+
+      it('leaves the response of a request that defers nothing alone (no X-Request-Id)', async () => {
+        const { post } = await setup([
+          { path: '/bare', handle: () => ({ kind: 'json', body: { ok: true } }) },
+        ])
+        const response = await post('/bare', { headers: { 'x-request-id': 'req-bare-1' } })
+        expect(await response.json()).toEqual({ ok: true })
+        expect(response.headers.get('x-request-id')).toBeNull()
+      })
+
+      it('logs a refused defer with the request id, task, JSON path, method and URL', async () => {
+        const { post, lines } = await setup([
+          {
+            path: '/refused',
+            handle: ({ defer }) => {
+              defer(email, { to: 'not an email' })
+              return { kind: 'json', body: {} }
+            },
+          },
+        ])
+        const response = await post('/refused', { headers: { 'x-request-id': 'req-refused-1' } })
+        expect(response.status).toBe(500)
+        expect(response.headers.get('x-request-id')).toBe('req-refused-1')
+        await response.arrayBuffer()
+        expect(lines).toContainEqual(
+          expect.objectContaining({
+            level: 50,
+            msg: 'defer refused',
+            requestId: 'req-refused-1',
+            task: 'send-email',
+            path: 'input.to',
+            method: 'POST',
+            url: '/refused',
+            err: expect.objectContaining({ code: 'AFTERWARD_INPUT_INVALID' }),
+          }),
+        )
+      })
+
+      it('carries W3C trace headers to the jobs, and drops a malformed traceparent', async () => {
+        const seen = new Map<number, unknown>()
+        const traced = defineTask({
+          name: 'traced',
+          run: (input: { n: number }, ctx) => void seen.set(input.n, ctx.job.trace),
+        })
+        const { afterward, post } = await setup(
+          [
+            {
+              path: '/traced',
+              handle: ({ defer, body }) => ({
+                kind: 'json',
+                body: defer(traced, body as { n: number }),
+              }),
+            },
+          ],
+          { afterward: { tasks: [...tasks, traced] } },
+        )
+        await afterward.worker({ concurrency: 2 }).start()
+        const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+        const tracestate = 'congo=t61rcWkgMzE'
+        const sent: Record<string, string>[] = [
+          { traceparent, tracestate },
+          { traceparent: '00-not-a-trace-01', tracestate },
+          { traceparent: traceparent.toUpperCase() },
+        ]
+        for (const [n, headers] of sent.entries()) {
+          const { id } = (await (await post('/traced', { headers, body: { n } })).json()) as {
+            id: string
+          }
+          expect((await afterward.jobs.wait(id)).state).toBe('completed')
+        }
+        expect([...seen.entries()].sort()).toEqual([
+          [0, { traceparent, tracestate }],
+          [1, undefined],
+          [2, undefined],
+        ])
+      })
+
+      it('a client gone while the handler runs changes nothing: a 4xx then drops the jobs', async () => {
+        const entered = deferred()
+        const { afterward, server, calls } = await setup([
+          {
+            path: '/gone',
+            handle: async ({ defer, closed }) => {
+              defer(plain, { n: 1 })
+              entered.resolve()
+              await closed // the client went away; the handler goes on and then fails
+              return { kind: 'json', status: 422, body: { error: 'no' } }
+            },
+          },
+        ])
+        const client = new AbortController()
+        const request = fetch(server.url + '/gone', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-request-id': 'req-gone-1' },
+          body: '{}',
+          signal: client.signal,
+        }).catch((err: unknown) => err)
+        await entered.promise
+        client.abort()
+        expect(await request).toBeInstanceOf(Error)
+        await waitFor(async () => server.stats().discarded === 1, 'jobs never discarded')
+        expect(calls).toEqual([])
+        expect(await afterward.jobs.byRequest('req-gone-1')).toEqual([])
+      })
+
+      it('in after-response mode, stores the jobs of a client gone before the answer', async () => {
+        const entered = deferred<string>()
+        const { afterward, server } = await setup(
+          [
+            {
+              path: '/gone',
+              handle: async ({ defer, closed }) => {
+                entered.resolve(defer(plain, { n: 1 }).id)
+                await closed
+                return { kind: 'json', status: 201, body: { ok: true } }
+              },
+            },
+          ],
+          { flush: 'after-response' },
+        )
+        const client = new AbortController()
+        const request = fetch(server.url + '/gone', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+          signal: client.signal,
+        }).catch((err: unknown) => err)
+        const id = await entered.promise
+        client.abort()
+        expect(await request).toBeInstanceOf(Error)
+        await waitFor(async () => (await afterward.jobs.get(id)) !== undefined, 'job never stored')
+        expect(server.stats().stored).toBe(1)
       })
 
       it('in after-response mode, answers first and stores the jobs right after', async () => {
@@ -459,6 +650,8 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
         const expect503 = async (response: Response, started: number) => {
           expect(response.status).toBe(503)
           expect(response.headers.get('content-type')).toMatch(/application\/json/)
+          // The client can still name its request when it reports the failure.
+          expect(response.headers.get('x-request-id')).toMatch(UUID)
           expect(await response.json()).toMatchObject({
             statusCode: 503,
             code: 'AFTERWARD_ENQUEUE_FAILED',
@@ -480,6 +673,26 @@ export function httpAdapterSuite(adapter: HttpAdapter, drivers: readonly DriverU
           expect(bare.status).toBe(200)
           expect(await bare.json()).toEqual({ ok: true })
           expect(server.stats().enqueueFailures).toBe(2)
+        })
+
+        it('logs a failed store with the request id the 503 carries', async () => {
+          const driver = bullmq({ connection: `redis://127.0.0.1:${await freePort()}` })
+          const { post, lines } = await setup(routes, {
+            driver,
+            afterward: { enqueueTimeout: 300 },
+          })
+          const response = await post('/signup', { headers: { 'x-request-id': 'req-503-1' } })
+          expect(response.status).toBe(503)
+          expect(response.headers.get('x-request-id')).toBe('req-503-1')
+          await response.arrayBuffer()
+          expect(lines).toContainEqual(
+            expect.objectContaining({
+              level: 50,
+              requestId: 'req-503-1',
+              msg: expect.stringContaining('AFTERWARD_ENQUEUE_FAILED'),
+              err: expect.objectContaining({ code: 'AFTERWARD_ENQUEUE_FAILED' }),
+            }),
+          )
         })
 
         it('answers 503 once the Redis server stops, and stores again after it restarts', async () => {

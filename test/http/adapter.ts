@@ -15,9 +15,14 @@ export type TestReply =
 
 export interface TestRouteContext {
   defer: DeferFn
-  /** The id the adapter stores on jobs. */
-  requestId: string
+  /**
+   * The id the adapter stores on jobs, as echoed in the response's `X-Request-Id` header (set by
+   * the request's first defer).
+   */
+  readonly requestId: string | undefined
   body: unknown
+  /** Settles when the response's connection closes (the client went away, or it was sent). */
+  closed: Promise<void>
 }
 
 export interface TestRoute {

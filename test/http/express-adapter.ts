@@ -25,8 +25,11 @@ export function expressAdapter(name: string, express: ExpressFactory): HttpAdapt
             .then(() =>
               route.handle({
                 defer: res.defer,
-                requestId: String(res.getHeader('x-request-id')),
+                get requestId() {
+                  return res.getHeader('x-request-id') as string | undefined
+                },
                 body: req.body,
+                closed: new Promise<void>((resolve) => res.once('close', resolve)),
               }),
             )
             .then((result) => {

@@ -1,5 +1,4 @@
 // The Fastify side of the shared HTTP suite.
-import { randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
 import Fastify from 'fastify'
@@ -10,19 +9,22 @@ export const fastifyAdapter: HttpAdapter = {
   name: 'fastify',
   async serve(afterward, routes, { flush, logger }) {
     const app = Fastify({
+      // Fastify's defaults for request ids: the plugin reads X-Request-Id itself.
       loggerInstance: logger,
-      requestIdHeader: 'x-request-id',
-      genReqId: () => randomUUID(),
       // close() waits for keep-alive connections that were busy when it started; keep that short.
       keepAliveTimeout: 100,
     })
     await app.register(afterwardPlugin, { afterward, flush })
     for (const route of routes) {
       app.post(route.path, { config: { defer: route.options } }, async (request, reply) => {
+        const closed = new Promise<void>((resolve) => reply.raw.once('close', resolve))
         const result = await route.handle({
           defer: (task, ...args) => reply.defer(task, ...args),
-          requestId: request.id,
+          get requestId() {
+            return reply.getHeader('x-request-id') as string | undefined
+          },
           body: request.body,
+          closed,
         })
         switch (result.kind) {
           case 'json':

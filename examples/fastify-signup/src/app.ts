@@ -1,5 +1,5 @@
 // The Fastify app: routes only. Database, mailer and Afterward come from `services`.
-import { AfterwardInputError, requestIdFrom } from '@afterward/core'
+import { AfterwardInputError } from '@afterward/core'
 import {
   orderBody,
   paymentProvider,
@@ -26,14 +26,9 @@ import { z } from 'zod'
 export async function buildApp(services: Services, logger?: Logger): Promise<FastifyInstance> {
   const { afterward, db } = services
   const loggerInstance: FastifyBaseLogger | undefined = logger
-  const app = Fastify({
-    ...(loggerInstance === undefined ? {} : { loggerInstance }),
-    // Jobs carry the request id: take the caller's X-Request-Id or make one, and echo it.
-    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
-  })
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id)
-  })
+  const app = Fastify(loggerInstance === undefined ? {} : { loggerInstance })
+  // Jobs carry the request id: the plugin takes the caller's X-Request-Id or makes one, and
+  // echoes it in the response of a request that defers.
   await app.register(afterwardPlugin, { afterward })
 
   app.post('/signup', async (request, reply) => {

@@ -69,6 +69,7 @@ export type { BullmqDriverOptions } from './drivers/bullmq/index.js'
 export type { RedisClusterConnection, RedisConnection } from './drivers/bullmq/connection.js'
 export { migrateBullmqPostgres } from './drivers/bullmq/postgres-schema.js'
 export type { PostgresConnection } from './drivers/bullmq/postgres-schema.js'
+// The HTTP adapters' building blocks; adapters import them from '@afterward/core/http'.
 export {
   checkAdapterOptions,
   createFlushStats,
@@ -77,5 +78,5 @@ export {
   settleAfterResponse,
   settleScope,
   traceFrom,
-} from './http-adapter.js'
-export type { FlushMode, FlushStats, HttpAdapterOptions } from './http-adapter.js'
+} from './http/index.js'
+export type { FlushMode, FlushStats, HttpAdapterOptions } from './http/index.js'

@@ -1,21 +1,12 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
+import type { DeferFn, JobOptions } from '@afterward/core'
 import {
-  AfterwardError,
-  AfterwardInputError,
-  ErrorCode,
-  checkAdapterOptions,
-  createFlushStats,
+  createHttpLifecycle,
   enqueueFailureBody,
-  requestIdFrom,
-  settleAfterResponse,
-  settleScope,
-  traceFrom,
-  type DeferFn,
-  type DeferScope,
   type FlushStats,
   type HttpAdapterOptions,
-  type JobOptions,
-} from '@afterward/core'
+  type RequestLifecycle,
+} from '@afterward/core/http'
 import { holdResponse } from './hold-response.js'
 
 /** Options of `afterwardMiddleware`. */
@@ -36,7 +27,7 @@ declare module 'express-serve-static-core' {
 export type AfterwardMiddleware = RequestHandler & { readonly stats: Readonly<FlushStats> }
 
 const routeOptions = new WeakMap<Response, JobOptions>()
-const discardOnError = new WeakMap<Response, () => void>()
+const lifecycles = new WeakMap<Response, RequestLifecycle>()
 
 /** Answers the 503 of a request whose jobs could not be stored. */
 function sendEnqueueFailure(
@@ -57,7 +48,7 @@ function sendEnqueueFailure(
  * Adds `res.defer(task, input, options?)`. The request's jobs are stored after the handler
  * succeeded and before the first byte of the response; if that fails and nothing was sent yet,
  * the client gets a 503 with code `AFTERWARD_ENQUEUE_FAILED`. The request id comes from a valid
- * `X-Request-Id` header or is generated, and is echoed in the response.
+ * `X-Request-Id` header or is generated, and is echoed in the response of a request that defers.
  *
  * @example
  * app.use(afterwardMiddleware({ afterward }))
@@ -67,66 +58,31 @@ function sendEnqueueFailure(
  * })
  */
 export function afterwardMiddleware(options: AfterwardMiddlewareOptions): AfterwardMiddleware {
-  const { afterward, flush } = checkAdapterOptions(options, '@afterward/express')
-  const stats = createFlushStats()
+  const lifecycle = createHttpLifecycle(options, '@afterward/express')
 
   function afterwardMiddleware(req: Request, res: Response, next: NextFunction): void {
-    const requestId = requestIdFrom(req.headers['x-request-id'])
-    res.setHeader('X-Request-Id', requestId)
-    let scope: DeferScope | undefined
+    let opened: RequestLifecycle | undefined
 
     // Opened at the first defer (deferOptions() has run for the matched route by then), and only
-    // then is the response held: requests that defer nothing pay for nothing.
-    const open = (task: { name: string }): DeferScope => {
-      if (scope) return scope
-      if (res.headersSent) {
-        throw new AfterwardError(
-          ErrorCode.CLOSED,
-          `Cannot defer '${task.name}': the response has already started, so the job could not be stored before it. Defer before sending the response, or use afterward.enqueue().`,
-          { retryable: false },
-        )
-      }
-      const opened = afterward.scope({
-        requestId,
-        options: routeOptions.get(res),
-        trace: traceFrom(req.headers),
-      })
-      scope = opened
-      discardOnError.set(res, () => {
-        if (opened.state === 'open') stats.discarded += opened.discard()
-      })
-      if (flush === 'after-response') {
-        res.once('finish', () => {
-          void settleAfterResponse(opened, res.statusCode, stats, afterward.log)
-        })
-      } else {
-        holdResponse(
-          res,
-          (status) => {
-            if (opened.size > 0 && status < 400) return settleScope(opened, status, stats)
-            void settleScope(opened, status, stats)
-            return undefined
-          },
-          sendEnqueueFailure,
-        )
-      }
-      return opened
+    // then is the response held: requests that defer nothing pay for one closure.
+    const open = (task: { name: string }): RequestLifecycle => {
+      const request = { method: req.method, url: req.originalUrl, headers: req.headers }
+      const options = routeOptions.get(res)
+      const state = lifecycle.open({ request, response: res, options }, task)
+      opened = state
+      lifecycles.set(res, state)
+      // The response's first output is the handler's answer: hold it while the jobs are stored.
+      holdResponse(res, (status) => state.handlerDone(status), sendEnqueueFailure)
+      res.once('close', () => state.responseClosed())
+      return state
     }
 
     res.defer = function defer(task, ...args) {
-      try {
-        return open(task).defer(task, ...args)
-      } catch (err) {
-        if (err instanceof AfterwardInputError) {
-          const where = { requestId, method: req.method, url: req.originalUrl }
-          afterward.log.error({ err, task: err.task, path: err.path, ...where }, 'defer refused')
-        }
-        throw err
-      }
+      return (opened ?? open(task)).defer(task, ...args)
     } as DeferFn
     next()
   }
-  return Object.assign(afterwardMiddleware, { stats })
+  return Object.assign(afterwardMiddleware, { stats: lifecycle.stats })
 }
 
 /**
@@ -160,7 +116,7 @@ export function deferOptions(options: JobOptions): RequestHandler {
  */
 export function afterwardErrorHandler(): ErrorRequestHandler {
   return function afterwardErrorHandler(err, _req, res, next) {
-    discardOnError.get(res)?.()
+    lifecycles.get(res)?.handlerErrored()
     next(err)
   }
 }

@@ -26,12 +26,16 @@ describe('defer after the response started', () => {
     const server = app.listen(0, '127.0.0.1')
     await new Promise((resolve) => server.once('listening', resolve))
     onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())))
-    const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/late`)
+    const response = await fetch(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}/late`,
+      {
+        headers: { 'x-request-id': 'req-late-1' },
+      },
+    )
     expect(await response.json()).toEqual({ ok: true })
     expect(refused).toBeInstanceOf(AfterwardError)
     expect((refused as AfterwardError).code).toBe(ErrorCode.CLOSED)
     expect((refused as AfterwardError).message).toMatch(/response has already started/)
-    const requestId = response.headers.get('x-request-id')!
-    expect(await afterward.jobs.byRequest(requestId)).toEqual([])
+    expect(await afterward.jobs.byRequest('req-late-1')).toEqual([])
   })
 })

@@ -1,23 +1,22 @@
 import { Readable } from 'node:stream'
 import fp from 'fastify-plugin'
-import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import {
   AfterwardEnqueueError,
   AfterwardError,
   ErrorCode,
-  checkAdapterOptions,
-  createFlushStats,
-  enqueueFailureBody,
-  settleAfterResponse,
-  settleScope,
-  traceFrom,
   type Afterward,
   type DeferFn,
   type DeferScope,
-  type FlushStats,
-  type HttpAdapterOptions,
   type JobOptions,
 } from '@afterward/core'
+import {
+  createHttpLifecycle,
+  enqueueFailureBody,
+  type FlushStats,
+  type HttpAdapterOptions,
+  type RequestLifecycle,
+} from '@afterward/core/http'
 
 /** Options of the Fastify plugin. */
 export interface AfterwardPluginOptions extends HttpAdapterOptions {
@@ -56,25 +55,24 @@ declare module 'fastify' {
 
 // Marks the routes registered after the plugin: only they run its hooks, so only they may defer.
 const kArmed = Symbol('afterward.armed')
+// The request's lifecycle, set by its first defer (null until then).
+const kLifecycle = Symbol('afterward.lifecycle')
+type Tracked = FastifyRequest & { [kLifecycle]: RequestLifecycle | null }
 
 const plugin: FastifyPluginAsync<AfterwardPluginOptions> = async (app, options) => {
-  const {
-    afterward,
-    flush,
-    closeOnShutdown = true,
-  } = checkAdapterOptions(options, '@afterward/fastify')
-  const stats = createFlushStats()
+  const lifecycle = createHttpLifecycle(options, '@afterward/fastify')
+  const { afterward, stats } = lifecycle
   app.decorate('afterward', afterward)
   app.decorate('afterwardStats', stats)
   app.decorateRequest('afterwardScope', null)
+  app.decorateRequest(kLifecycle, null)
   app.addHook('onRoute', (route) => {
     route.config = { ...route.config, [kArmed]: true } as typeof route.config
   })
 
-  let warnedAboutIds = false
-  // The scope opens at the first defer: requests that defer nothing cost nothing.
-  function openScope(reply: FastifyReply): DeferScope {
-    const { request } = reply
+  // The lifecycle opens at the first defer: requests that defer nothing cost nothing.
+  function open(reply: FastifyReply, task: { name: string }): RequestLifecycle {
+    const request = reply.request as Tracked
     const config = request.routeOptions.config as { [kArmed]?: true; defer?: JobOptions }
     if (config[kArmed] !== true) {
       throw new AfterwardError(
@@ -83,70 +81,45 @@ const plugin: FastifyPluginAsync<AfterwardPluginOptions> = async (app, options) 
         { retryable: false },
       )
     }
-    // Fastify's default ids (req-1, req-2...) restart with every process: jobs.byRequest(id)
-    // would mix requests from different processes. Say so once.
-    if (!warnedAboutIds && /^req-\d+$/.test(request.id)) {
-      warnedAboutIds = true
-      request.log.warn(
-        'Fastify request ids like "req-1" repeat across processes, so jobs.byRequest(request.id) can mix requests: pass genReqId: () => randomUUID() to Fastify()',
-      )
-    }
-    const scope = afterward.scope({
-      requestId: request.id,
-      options: config.defer,
-      trace: traceFrom(request.headers),
-    })
-    request.afterwardScope = scope
-    // A hijacked reply skips onSend (and after-response mode waits for the response): settle
-    // what is left once the response is over, so that no deferred job is silently forgotten.
-    reply.raw.once('close', () => {
-      if (scope.state === 'open') {
-        void settleAfterResponse(scope, reply.statusCode, stats, request.log)
-      }
-    })
-    return scope
+    const opened = lifecycle.open(
+      { request: request.raw, response: reply.raw, options: config.defer, log: request.log },
+      task,
+    )
+    request[kLifecycle] = opened
+    request.afterwardScope = opened.scope
+    // After-response mode stores the jobs here, and so does a hijacked reply (it skips onSend).
+    reply.raw.once('close', () => opened.responseClosed())
+    return opened
   }
 
   app.decorateReply('defer', function defer(this: FastifyReply, task, ...args) {
-    const scope = this.request.afterwardScope ?? openScope(this)
-    return scope.defer(task, ...args)
+    return ((this.request as Tracked)[kLifecycle] ?? open(this, task)).defer(task, ...args)
   } as DeferFn)
 
   // A thrown handler (or hook) drops the jobs, whatever status an error handler then picks.
   app.addHook('onError', (request, _reply, _error, done) => {
-    const scope = request.afterwardScope
-    if (scope?.state === 'open') stats.discarded += scope.discard()
+    ;(request as Tracked)[kLifecycle]?.handlerErrored()
     done()
   })
 
   // onSend runs once the handler is done and before anything is written, for streams too.
-  if (flush === 'before-response') {
-    app.addHook('onSend', (request, reply, payload, done) => {
-      const scope = request.afterwardScope
-      if (scope === null || scope.state !== 'open') {
-        done(null, payload)
-        return
-      }
-      settleScope(scope, reply.statusCode, stats).then(
-        () => done(null, payload),
-        (err: unknown) => {
-          if (payload instanceof Readable) payload.destroy()
-          // Fastify's error handler turns this into a 503 in the app's error format.
-          done(new AfterwardEnqueueError(enqueueFailureBody().message, { cause: err }))
-        },
-      )
-    })
-  } else {
-    // after-response: a failed request's jobs still go before the response (nothing to wait
-    // for); the others are stored once it is out, by the 'close' listener of openScope.
-    app.addHook('onSend', (request, reply, payload, done) => {
-      const scope = request.afterwardScope
-      if (scope?.state === 'open' && reply.statusCode >= 400) stats.discarded += scope.discard()
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const storing = (request as Tracked)[kLifecycle]?.handlerDone(reply.statusCode)
+    if (storing === undefined) {
       done(null, payload)
-    })
-  }
+      return
+    }
+    storing.then(
+      () => done(null, payload),
+      (err: unknown) => {
+        if (payload instanceof Readable) payload.destroy()
+        // Fastify's error handler turns this into a 503 in the app's error format.
+        done(new AfterwardEnqueueError(enqueueFailureBody().message, { cause: err }))
+      },
+    )
+  })
 
-  if (closeOnShutdown) app.addHook('onClose', () => afterward.close())
+  if (options.closeOnShutdown ?? true) app.addHook('onClose', () => afterward.close())
 }
 
 /**

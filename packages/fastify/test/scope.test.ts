@@ -41,6 +41,28 @@ describe('request scope', () => {
     await app.close()
   })
 
+  it('refuses a defer once the response has started, storing nothing', async () => {
+    const afterward = instance({ tasks: [task], driver: memory() })
+    const app = Fastify()
+    await app.register(afterwardPlugin, { afterward })
+    let refused: unknown
+    app.get('/late', async (_req, reply) => {
+      await reply.send({ ok: true })
+      try {
+        reply.defer(task, { n: 1 })
+      } catch (err) {
+        refused = err
+      }
+      return reply
+    })
+    const response = await app.inject({ url: '/late', headers: { 'x-request-id': 'req-late-1' } })
+    expect(response.json()).toEqual({ ok: true })
+    expect(refused).toMatchObject({ code: ErrorCode.CLOSED })
+    expect((refused as Error).message).toMatch(/response has already started/)
+    expect(await afterward.jobs.byRequest('req-late-1')).toEqual([])
+    await app.close()
+  })
+
   it('stores the jobs of a hijacked reply once its response is over', async () => {
     const afterward = instance({ tasks: [task], driver: memory() })
     const app = Fastify()
