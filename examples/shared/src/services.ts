@@ -14,7 +14,7 @@ import type { Logger } from 'pino'
 import { WORKER_CONCURRENCY, openDatabase, type Database } from './database.js'
 import { createMailer, type Mailer } from './mailer.js'
 import type { Settings } from './settings.js'
-import { tasks } from './tasks.js'
+import { dailyDigest, tasks } from './tasks.js'
 
 /** What `createServices` returns. */
 export interface Services {
@@ -45,7 +45,7 @@ export async function createServices(settings: Settings, logger?: Logger): Promi
   const memoryDriver = settings.redisUrl === undefined ? memory() : undefined
   const mail: ContextProvider<Mailer> = { acquire: () => mailer }
   const afterward = createAfterward({
-    tasks,
+    tasks: [...tasks, dailyDigest(settings.digestEvery)],
     driver: memoryDriver ?? bullmq({ connection: settings.redisUrl! }),
     // The HTTP app keeps using the client: the database is closed by close() below.
     context: {
