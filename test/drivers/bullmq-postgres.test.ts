@@ -1,6 +1,7 @@
 // The driver suite on BullMQ's PostgreSQL backend, plus what only PostgreSQL has: its options,
 // migrations and an unreachable server. One database for this file (NOTIFY channels are
 // per database), one schema per driver (as a key prefix per driver on Redis).
+import { Queue, createPostgresBackend } from 'bullmq'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode, bullmq, defineTask, migrateBullmqPostgres } from '@afterward/core'
 import type { AfterwardError } from '@afterward/core'
@@ -27,10 +28,37 @@ eventConformance('bullmq on PostgreSQL', () =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
 )
 
-scheduleConformance('bullmq on PostgreSQL', () => {
-  const shared = schema()
-  return () => bullmq({ postgres: { connectionString: db.url, schema: shared, max: 4 } })
-})
+{
+  let shared = ''
+  /** A BullMQ queue of another application, in the same schema. */
+  const theirs = () =>
+    new Queue(
+      'default',
+      { connection: { connectionString: db.url, schema: shared } } as never,
+      createPostgresBackend as never,
+    )
+  scheduleConformance(
+    'bullmq on PostgreSQL',
+    () => {
+      shared = schema()
+      return () => bullmq({ postgres: { connectionString: db.url, schema: shared, max: 4 } })
+    },
+    {
+      async create() {
+        await migrateBullmqPostgres({ connectionString: db.url, schema: shared })
+        const queue = theirs()
+        await queue.upsertJobScheduler('their-report', { every: 60_000 }, { name: 'report' })
+        await queue.close()
+      },
+      async exists() {
+        const queue = theirs()
+        const found = await queue.getJobScheduler('their-report')
+        await queue.close()
+        return found !== undefined
+      },
+    },
+  )
+}
 
 retentionSuite('bullmq on PostgreSQL', (keep) =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 }, ...keep }),

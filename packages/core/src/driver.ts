@@ -210,7 +210,12 @@ export interface Delivery {
   consume(options: ConsumeOptions): Consumer
 }
 
-/** Where a scheduled job comes from: its schedule and the tick it runs for. */
+/**
+ * Where a scheduled job comes from: its schedule and the tick it runs for.
+ *
+ * @example
+ * if (job.schedule) console.log(job.schedule.id, new Date(job.schedule.tick))
+ */
 export interface JobSchedule {
   /** The schedule's id within its task (`'default'` for a task's only schedule). */
   id: string
@@ -218,7 +223,12 @@ export interface JobSchedule {
   tick: number
 }
 
-/** A schedule as the instance hands it to a driver: checked, with its job options resolved. */
+/**
+ * A schedule as the instance hands it to a driver: checked, with its job options resolved.
+ *
+ * @example
+ * await driver.scheduler?.upsert(record) // record.key: 'nightly-report:default'
+ */
 export interface ScheduleRecord {
   /** The broker's id of the schedule: `<task>:<id>`, unique per queue namespace. */
   key: string
@@ -240,14 +250,25 @@ export interface ScheduleRecord {
   hash: string
 }
 
-/** A schedule that Afterward stored in the broker, as far as reconciling needs it. */
+/**
+ * A schedule that Afterward stored in the broker, as far as reconciling needs it.
+ *
+ * @example
+ * for (const s of await driver.scheduler!.stored()) console.log(s.queue, s.key, s.hash)
+ */
 export interface StoredSchedule {
   key: string
   queue: string
   hash: string
 }
 
-/** A schedule as the broker holds it now, with its last run. */
+/**
+ * A schedule as the broker holds it now, with its last run.
+ *
+ * @example
+ * const [s] = await driver.scheduler!.list()
+ * console.log(s?.key, s?.nextRunAt, s?.lastRun?.state)
+ */
 export interface ScheduleState extends StoredSchedule {
   id: string
   task: string
@@ -261,7 +282,12 @@ export interface ScheduleState extends StoredSchedule {
   lastRun: { jobId: string; tick: Date; state: JobState } | undefined
 }
 
-/** What `afterward.schedules.list()` returns for each schedule. */
+/**
+ * What `afterward.schedules.list()` returns for each schedule.
+ *
+ * @example
+ * for (const s of await afterward.schedules.list()) console.log(s.key, s.nextRunAt, s.lastRun?.state)
+ */
 export type ScheduleInfo = Omit<ScheduleState, 'hash'>
 
 /**

@@ -13,7 +13,10 @@ export type {
   TaskContext,
   TaskInput,
   TaskOptions,
+  TaskSchedule,
 } from './task.js'
+export type { OverlapPolicy, ScheduleOptions } from './schedule.js'
+export type { ScheduleSyncOptions, ScheduleSyncResult } from './schedule-sync.js'
 export { DeferScope } from './defer-scope.js'
 export type { DeferScopeOptions, DeferScopeState } from './defer-scope.js'
 export type { AfterwardEventName, AfterwardEvents, AfterwardListener, JobEvent } from './events.js'
@@ -49,9 +52,12 @@ export type {
   JobState,
   Producer,
   QueueJobCounts,
+  JobSchedule,
   ScheduleInfo,
   ScheduleRecord,
+  ScheduleState,
   Scheduler,
+  StoredSchedule,
 } from './driver.js'
 export { RequeueJob } from './driver.js'
 export {

@@ -9,7 +9,12 @@ import type { AnyTask } from './task.js'
 import { AfterwardError, ErrorCode } from './errors.js'
 import { stableHash } from './schedule.js'
 
-/** What `afterward.schedules.sync()` did. */
+/**
+ * What `afterward.schedules.sync()` did.
+ *
+ * @example
+ * const { created, removed, stale } = await afterward.schedules.sync()
+ */
 export interface ScheduleSyncResult {
   /** Keys (`<task>:<id>`, sorted) of schedules created, updated, removed, or left as they were. */
   created: string[]
@@ -26,7 +31,12 @@ export interface ScheduleSyncResult {
   newest: number
 }
 
-/** Options of `afterward.schedules.sync()`. */
+/**
+ * Options of `afterward.schedules.sync()`.
+ *
+ * @example
+ * await afterward.schedules.sync({ force: true }) // a rollback's deploy script
+ */
 export interface ScheduleSyncOptions {
   /**
    * Make this code's schedules the newest even if newer code has reconciled before (a

@@ -7,7 +7,12 @@ import { CronExpressionParser } from 'cron-parser'
 import { AfterwardError, ErrorCode } from './errors.js'
 import { checkJson } from './json.js'
 
-/** What a scheduled run does when the previous run of the same schedule is still going. */
+/**
+ * What a scheduled run does when the previous run of the same schedule is still going.
+ *
+ * @example
+ * defineTask({ name: 'sync-crm', schedule: { every: 60_000, overlap: 'allow' }, run })
+ */
 export type OverlapPolicy = 'skip' | 'allow'
 
 /**

@@ -89,7 +89,15 @@ interface TaskDefinitionBase<O, C> extends TaskOptions {
   run(input: O, ctx: TaskContext<C>): unknown
 }
 
-/** `schedule` of `defineTask`: one schedule, or several with an `id` each. */
+/**
+ * `schedule` of `defineTask`: one schedule, or several with an `id` each.
+ *
+ * @example
+ * const schedule: TaskSchedule<{ period: string }> = [
+ *   { id: 'daily', cron: '0 7 * * *', input: { period: 'day' } },
+ *   { id: 'weekly', cron: '0 7 * * 1', input: { period: 'week' } },
+ * ]
+ */
 export type TaskSchedule<I> = ScheduleOptions<I> | readonly ScheduleOptions<I>[]
 
 /** A task, as returned by `defineTask`. `I` is what `defer` accepts, `O` what `run` receives. */
