@@ -45,8 +45,8 @@ export default defineConfig(
     },
   },
   {
-    // Adapters use the core's public API only (see STYLE.md, "thin adapters").
-    files: ['packages/{fastify,express,prisma,otel}/src/**/*.ts'],
+    // Adapters and integrations use the core's public API only (see STYLE.md, "thin adapters").
+    files: ['packages/{fastify,express,prisma,otel,prometheus}/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -9,7 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@afterward\/core\/http$/, replacement: `${packagesDir}core/src/http/index.ts` },
       {
-        find: /^@afterward\/(core|fastify|express|prisma|otel)$/,
+        find: /^@afterward\/(core|fastify|express|prisma|otel|prometheus)$/,
         replacement: `${packagesDir}$1/src/index.ts`,
       },
     ],

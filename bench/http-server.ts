@@ -8,16 +8,19 @@ import type { Server } from 'node:http'
 import { Queue } from 'bullmq'
 import express from 'express'
 import Fastify from 'fastify'
+import { Registry } from 'prom-client'
 import { bullmq, createAfterward, defineTask, memory, type Driver } from '@afterward/core'
 import { afterwardMiddleware } from '@afterward/express'
 import afterwardPlugin from '@afterward/fastify'
+import { afterwardMetrics, metricsPlugin } from '@afterward/prometheus'
 import type { ServerMessage, Variant } from './http-variants.js'
 
 const [variant, redisUrl] = process.argv.slice(2) as [Variant, string]
-const [framework, kind, driverName] = variant.split(' ') as [
+const [framework, kind, driverName, extra] = variant.split(' ') as [
   'fastify' | 'express',
   'bare' | 'queue.add' | 'defer',
   'bullmq' | 'memory' | undefined,
+  'metrics' | undefined,
 ]
 
 const sendEmail = defineTask({
@@ -38,6 +41,11 @@ if (kind === 'defer') {
 }
 // The default logger, as an app gets it: what it writes per job is part of the cost.
 const afterward = driver && createAfterward({ tasks: [sendEmail], driver })
+// Metrics as an app would have them: every job counted, /metrics served (not scraped here).
+const metrics =
+  afterward && extra === 'metrics'
+    ? afterwardMetrics({ afterward, registry: new Registry() })
+    : undefined
 // memory() runs its jobs in the same process (as `pnpm dev` does); bullmq() only stores them.
 if (afterward && driverName === 'memory') await afterward.worker({ concurrency: 10 }).start()
 
@@ -45,6 +53,7 @@ let server: Server
 if (framework === 'fastify') {
   const app = Fastify()
   if (afterward) await app.register(afterwardPlugin, { afterward })
+  if (metrics) await app.register(metricsPlugin, { registry: metrics.registry })
   app.post<{ Body: { userId: number } }>('/jobs', async (req, reply) => {
     if (queue) await queue.add('send-email', { userId: req.body.userId })
     if (afterward) reply.defer(sendEmail, { userId: req.body.userId })

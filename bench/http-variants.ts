@@ -3,6 +3,8 @@ export const VARIANTS = [
   'fastify bare',
   'fastify queue.add',
   'fastify defer bullmq',
+  // The same route with @afterward/prometheus counting every job (and serving /metrics).
+  'fastify defer bullmq metrics',
   'fastify defer memory',
   'express bare',
   'express queue.add',

@@ -150,7 +150,7 @@ try {
       samples.get(variant)!.push(sample)
       await admin.flushall()
       console.log(
-        `  run ${run}  ${variant.padEnd(22)} ${Math.round(sample.rps).toString().padStart(6)} req/s  p50 ${sample.p50} ms  p99 ${sample.p99} ms${sample.errors ? `  ${sample.errors} errors` : ''}`,
+        `  run ${run}  ${variant.padEnd(28)} ${Math.round(sample.rps).toString().padStart(6)} req/s  p50 ${sample.p50} ms  p99 ${sample.p99} ms${sample.errors ? `  ${sample.errors} errors` : ''}`,
       )
     }
   }
@@ -174,7 +174,9 @@ const ratio = (variant: Variant, baseline: Variant): string => {
   return `${median(perRun).toFixed(2)}× ${baseline.split(' ').slice(1).join(' ')} (${Math.min(...perRun).toFixed(2)}-${Math.max(...perRun).toFixed(2)})`
 }
 const baselineOf = (v: Variant): Variant[] => {
-  const [framework, kind, driver] = v.split(' ')
+  const [framework, kind, driver, extra] = v.split(' ')
+  // With metrics: against the same route without them (the cost must stay within 3 %).
+  if (extra === 'metrics') return [`${framework} ${kind} ${driver}` as Variant]
   if (kind === 'bare') return []
   if (kind === 'queue.add' || driver === 'memory') return [`${framework} bare` as Variant]
   return [`${framework} queue.add` as Variant, `${framework} bare` as Variant]

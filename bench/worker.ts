@@ -4,8 +4,10 @@
 import { Queue, Worker as BullWorker } from 'bullmq'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
+import { Registry } from 'prom-client'
 import { bullmq, createAfterward, defineTask, type ContextProviders } from '@afterward/core'
 import { prismaContext } from '@afterward/prisma'
+import { afterwardMetrics } from '@afterward/prometheus'
 import { createPrisma, createTestDatabase } from '../test/support/pg.js'
 import { startRedisServer } from '../test/support/redis.js'
 import { interleave, reportRates } from './stats.js'
@@ -80,7 +82,7 @@ async function redisCpu(): Promise<number> {
   return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
 }
 
-type Kind = 'raw' | 'afterward' | 'prisma'
+type Kind = 'raw' | 'afterward' | 'metrics' | 'prisma'
 
 /** One run: fills a fresh prefix with `jobs` jobs (untimed), then times the drain. */
 async function drain(kind: Kind, concurrency: number, jobs: number): Promise<Measured> {
@@ -133,6 +135,8 @@ async function drain(kind: Kind, concurrency: number, jobs: number): Promise<Mea
       logger,
       enqueueTimeout: 60_000,
     })
+    // Counted from the first defer: the metrics see the producer's events and the worker's.
+    if (kind === 'metrics') afterwardMetrics({ afterward, registry: new Registry() })
     for (let added = 0, request = 0; added < jobs; added += BATCH, request++) {
       const scope = afterward.scope({ requestId: `bench-request-${request}` })
       for (let i = 0; i < Math.min(BATCH, jobs - added); i++) scope.defer(noop, input)
@@ -149,9 +153,11 @@ async function drain(kind: Kind, concurrency: number, jobs: number): Promise<Mea
   }
 }
 
+const KINDS = ['raw', 'afterward', 'metrics', 'prisma'] as const satisfies readonly Kind[]
 const names: Record<Kind, string> = {
   raw: 'raw BullMQ Worker (no-op)',
   afterward: 'afterward.worker() (no context)',
+  metrics: 'afterward.worker() + @afterward/prometheus',
   prisma: 'afterward.worker() + prismaContext',
 }
 
@@ -160,15 +166,19 @@ try {
     `\nWorker drain on BullMQ: private redis-server, Node ${process.version}, ${runs} interleaved runs per case`,
   )
   // Warm-up, untimed: JIT, module loading, the first Prisma client.
-  for (const kind of ['raw', 'afterward', 'prisma'] as const) await drain(kind, 10, 1_000)
+  for (const kind of KINDS) await drain(kind, 10, 1_000)
   for (const concurrency of concurrencies) {
     const jobs = jobsFor(concurrency)
-    const results = await interleave(['raw', 'afterward', 'prisma'] as const, runs, (kind) =>
-      drain(kind, concurrency, jobs),
-    )
+    const results = await interleave(KINDS, runs, (kind) => drain(kind, concurrency, jobs))
     const rows = (value: (m: Measured) => number) => [
       { name: names.raw, rates: results.get('raw')!.map(value) },
       { name: names.afterward, rates: results.get('afterward')!.map(value), baseline: names.raw },
+      // Metrics cost against the same worker without them (at most 3 % is the target).
+      {
+        name: names.metrics,
+        rates: results.get('metrics')!.map(value),
+        baseline: names.afterward,
+      },
       { name: names.prisma, rates: results.get('prisma')!.map(value), baseline: names.raw },
     ]
     reportRates(

@@ -11,8 +11,10 @@ import {
   type Services,
 } from '@afterward/example-shared'
 import afterwardPlugin from '@afterward/fastify'
+import { afterwardMetrics, metricsPlugin } from '@afterward/prometheus'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
+import { Registry } from 'prom-client'
 import { z } from 'zod'
 
 /**
@@ -30,6 +32,11 @@ export async function buildApp(services: Services, logger?: Logger): Promise<Fas
   // Jobs carry the request id: the plugin takes the caller's X-Request-Id or makes one, and
   // echoes it in the response of a request that defers.
   await app.register(afterwardPlugin, { afterward })
+  // Prometheus metrics of the jobs (and of the worker, when it runs in this process) at
+  // GET /metrics; a registry of the app's own, so that several apps can share a process.
+  const metrics = afterwardMetrics({ afterward, registry: new Registry() })
+  app.addHook('onClose', async () => metrics.close())
+  await app.register(metricsPlugin, { registry: metrics.registry })
 
   app.post('/signup', async (request, reply) => {
     const { email, name } = signupBody.parse(request.body)

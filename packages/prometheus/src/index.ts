@@ -1,0 +1,8 @@
+export { afterwardMetrics } from './metrics.js'
+export type { AfterwardMetrics, AfterwardMetricsOptions } from './metrics.js'
+export { DEFAULT_BUCKETS } from './options.js'
+export type { MetricsBuckets, MetricsRegistry, QueueCountsOptions } from './options.js'
+export { metricsPlugin } from './fastify.js'
+export type { MetricsPluginOptions } from './fastify.js'
+export { metricsHandler } from './express.js'
+export type { MetricsHandler, MetricsHandlerOptions } from './express.js'
