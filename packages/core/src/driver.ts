@@ -317,7 +317,8 @@ export interface Scheduler {
   /** Every schedule Afterward stored in the namespace, with its next and last run. */
   list(): Promise<ScheduleState[]>
   /**
-   * Called as a scheduled run starts. With overlap `skip`, resolves false (and records nothing)
+   * Called as the first attempt of a scheduled run starts (not for its retries or
+   * redeliveries). With overlap `skip`, resolves false (and records nothing)
    * when another run of the same schedule is active; otherwise records this job as the
    * schedule's last run and resolves true.
    */

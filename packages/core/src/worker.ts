@@ -214,9 +214,12 @@ export class Worker {
     const log = lazyJobLogger(rootLog, job)
     const task = registry.get(job.task)
     // A skipped run reports nothing: it did not start. It completes, so its schedule goes on.
-    if (task && job.schedule && !(await this.#claimRun(job, task))) {
+    // Only a tick's first delivery is checked: a retry or a redelivery of a run always runs.
+    const { schedule } = job
+    const first = schedule !== undefined && job.attempt === 1 && !job.redelivered
+    if (task && first && !(await this.#claimRun(job, task))) {
       log().info(
-        { schedule: job.schedule.id },
+        { schedule: schedule.id },
         'scheduled run skipped: the previous run is still going',
       )
       return COMPLETED
