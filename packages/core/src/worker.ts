@@ -226,7 +226,9 @@ export class Worker {
     }
     const started = performance.now()
     if (events.has('started')) {
-      events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - job.createdAt })
+      // A scheduled run waits from its tick: its job was planned long before it was due.
+      const since = schedule?.tick ?? job.createdAt
+      events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - since })
     }
     if (!task) {
       const error = new AfterwardError(
