@@ -143,6 +143,14 @@ export function scheduleConformance(
       })
       const keys = async (a: Afterward) => (await a.schedules.list()).map((s) => s.key).sort()
       expect(await keys(old)).toEqual(['cleanup:default', 'digest:default'])
+      const digestRuns = async (a: Afterward) =>
+        (await a.jobs.list({ task: 'digest' })).jobs.map((j) => ({
+          input: j.input,
+          tick: j.schedule?.tick.getTime(),
+        }))
+      const [planned, ...more] = await digestRuns(old)
+      expect(more).toEqual([])
+      expect(planned).toMatchObject({ input: 'daily' })
 
       const next = instance({ tasks: v2, driver: shared() })
       expect(await next.schedules.sync()).toMatchObject({
@@ -153,6 +161,8 @@ export function scheduleConformance(
         stale: false,
       })
       expect(await keys(old)).toEqual(['audit:evening', 'audit:morning', 'digest:default'])
+      // The changed schedule's planned run was replaced; an unchanged interval keeps its tick.
+      expect(await digestRuns(next)).toEqual([{ input: 'weekly', tick: planned!.tick }])
 
       // A worker of the old release starting during a rolling deploy changes nothing.
       await old.worker().start()

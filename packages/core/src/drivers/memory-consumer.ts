@@ -66,7 +66,11 @@ export class MemoryConsumer implements Consumer {
       // Concurrency is per queue, as with one BullMQ worker per queue.
       if ((this.#perQueue.get(queue) ?? 0) >= this.options.concurrency) continue
       const lanes = this.#queues.waiting.get(queue)
-      const head = lanes?.peek()
+      let head = lanes?.peek()
+      while (head?.cancelled) {
+        lanes!.shift()
+        head = lanes!.peek()
+      }
       if (!head) continue
       const better =
         !best ||

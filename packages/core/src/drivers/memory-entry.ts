@@ -15,6 +15,8 @@ export interface Entry {
   timer: NodeJS.Timeout | undefined
   /** A schedule's planned run, not due yet: `drain()` does not wait for it. */
   planned?: boolean
+  /** Removed before it started (its schedule changed): consumers drop it from their lane. */
+  cancelled?: boolean
 }
 
 /** A copy of an entry as `jobs.get` returns it: callers cannot change the stored job. */

@@ -27,8 +27,11 @@ interface Planned {
 export interface MemoryJobs {
   /** Stores a job (delayed by `options.delay` from `createdAt`). */
   add(record: JobRecord): void
-  /** Removes a job that is still delayed (a planned run of a schedule that changed). */
-  cancel(id: string): void
+  /**
+   * Removes a job that has not started (a planned run of a schedule that changed); returns
+   * whether there was one.
+   */
+  cancel(id: string): boolean
   get(id: string): Entry | undefined
   all(): Iterable<Entry>
 }
@@ -78,12 +81,15 @@ export class MemoryScheduler implements Scheduler {
   upsert(record: ScheduleRecord): Promise<void> {
     const key = slot(record.options.queue, record.key)
     const previous = this.#planned.get(key)
-    if (previous) this.#jobs.cancel(previous.jobId)
+    // As BullMQ does: the planned run (if not running yet) is replaced, and an `every` schedule
+    // whose interval did not change keeps its ticks.
+    const replaced = previous !== undefined && this.#jobs.cancel(previous.jobId)
+    const { every } = record
     const now = Date.now()
-    const first =
-      record.every !== undefined
-        ? nextEveryTick(undefined, record.every, now)
-        : nextCronTick(record.cron!, record.tz!, now)
+    let first: number
+    if (every === undefined) first = nextCronTick(record.cron!, record.tz!, now)
+    else if (previous?.record.every !== every) first = nextEveryTick(undefined, every, now)
+    else first = replaced ? previous.next : nextEveryTick(previous.next, every, now)
     this.#planned.set(key, this.#plan(record, first))
     return Promise.resolve()
   }

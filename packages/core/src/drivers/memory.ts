@@ -154,10 +154,13 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     },
     cancel(id) {
       const entry = jobs.get(id)
-      if (entry?.state !== 'delayed') return
+      if (entry?.state !== 'delayed' && entry?.state !== 'waiting') return false
       clearTimeout(entry.timer)
+      // A waiting entry stays in its lane until a consumer reaches it and drops it.
+      entry.cancelled = true
       jobs.delete(id)
       if (!entry.planned) settle()
+      return true
     },
     get: (id) => jobs.get(id),
     all: () => jobs.values(),
