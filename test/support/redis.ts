@@ -75,9 +75,16 @@ export interface RedisServer {
   readonly port: number
   /** `redis://127.0.0.1:<port>` */
   readonly url: string
-  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and resolves once it has exited. */
-  stop(): Promise<void>
-  /** Stops the server if it runs, then starts it again on the same port (with no data). */
+  /**
+   * Stops the server (SIGTERM, then SIGKILL after 5 s) and resolves once it has exited. Its data
+   * directory is removed unless `keepData` (then `restart()` starts it again with what it had
+   * persisted, with `appendonly: 'yes'`).
+   */
+  stop(options?: { keepData?: boolean }): Promise<void>
+  /**
+   * Stops the server if it runs, then starts it again on the same port, with no data unless it
+   * persists some (`appendonly: 'yes'`).
+   */
   restart(): Promise<void>
 }
 
@@ -164,9 +171,9 @@ export async function startRedisServer(
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    async stop() {
+    async stop(options) {
       await stop()
-      rmSync(dir, { recursive: true, force: true })
+      if (options?.keepData !== true) rmSync(dir, { recursive: true, force: true })
     },
     async restart() {
       await stop()

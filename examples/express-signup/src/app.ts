@@ -30,8 +30,11 @@ export function buildApp(services: Services): Express {
 
   app.post('/signup', async (req, res) => {
     const { email, name } = signupBody.parse(req.body)
-    const user = await db.prisma.user.create({ data: { email, name } })
-    const job = res.defer(sendWelcomeEmail, { userId: user.id })
+    // The user and its welcome email in one transaction: both exist, or neither does.
+    const { user, job } = await db.prisma.$transaction(async (tx) => {
+      const user = await tx.user.create({ data: { email, name } })
+      return { user, job: await res.deferIn(tx, sendWelcomeEmail, { userId: user.id }) }
+    })
     res.status(201).json({ userId: user.id, jobId: job.id })
   })
 

@@ -40,8 +40,11 @@ export async function buildApp(services: Services, logger?: Logger): Promise<Fas
 
   app.post('/signup', async (request, reply) => {
     const { email, name } = signupBody.parse(request.body)
-    const user = await db.prisma.user.create({ data: { email, name } })
-    const job = reply.defer(sendWelcomeEmail, { userId: user.id })
+    // The user and its welcome email in one transaction: both exist, or neither does.
+    const { user, job } = await db.prisma.$transaction(async (tx) => {
+      const user = await tx.user.create({ data: { email, name } })
+      return { user, job: await reply.deferIn(tx, sendWelcomeEmail, { userId: user.id }) }
+    })
     return reply.code(201).send({ userId: user.id, jobId: job.id })
   })
 

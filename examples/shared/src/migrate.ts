@@ -1,6 +1,8 @@
-// Applies prisma/migrations/*/migration.sql in order, each once, recording them in "_migrations".
+// Applies prisma/migrations/*/migration.sql in order, each once, recording them in "_migrations",
+// then @afterward/prisma's outbox table (sql/outbox.sql, idempotent) for transactional defers.
 // Prisma's migrate engine is not needed (nor always downloadable): the SQL files are the schema.
 import { readFileSync, readdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -13,6 +15,8 @@ export interface SqlRunner {
 }
 
 const migrationsDir = fileURLToPath(new URL('../prisma/migrations/', import.meta.url))
+/** The file users apply with `psql "$DATABASE_URL" -f node_modules/@afterward/prisma/sql/outbox.sql`. */
+const outboxSql = createRequire(import.meta.url).resolve('@afterward/prisma/sql/outbox.sql')
 
 /**
  * Applies the migrations not applied yet; returns their names.
@@ -35,5 +39,6 @@ export async function migrate(db: SqlRunner): Promise<string[]> {
     // Names are directory names of this repository (0001_init...), safe to inline.
     await db.exec(`BEGIN;\n${sql}\nINSERT INTO "_migrations" ("name") VALUES ('${name}');\nCOMMIT;`)
   }
+  await db.exec(readFileSync(outboxSql, 'utf8'))
   return pending
 }

@@ -9,7 +9,7 @@ import {
   type MemoryDriver,
   type Worker,
 } from '@afterward/core'
-import { prismaContext } from '@afterward/prisma'
+import { prismaContext, prismaOutbox } from '@afterward/prisma'
 import type { Logger } from 'pino'
 import { WORKER_CONCURRENCY, openDatabase, type Database } from './database.js'
 import { createMailer, type Mailer } from './mailer.js'
@@ -44,9 +44,12 @@ export async function createServices(settings: Settings, logger?: Logger): Promi
   const mailer = createMailer(settings)
   const memoryDriver = settings.redisUrl === undefined ? memory() : undefined
   const mail: ContextProvider<Mailer> = { acquire: () => mailer }
+  // Jobs deferred in a transaction (`deferIn`) wait in its outbox table until the worker's relay
+  // moves them: woken by LISTEN/NOTIFY on PostgreSQL, by polling on PGlite.
+  const outbox = prismaOutbox(db.prisma, { listen: settings.databaseUrl, pollInterval: 100 })
   const afterward = createAfterward({
     tasks: [...tasks, dailyDigest(settings.digestEvery)],
-    driver: memoryDriver ?? bullmq({ connection: settings.redisUrl! }),
+    driver: outbox.driver(memoryDriver ?? bullmq({ connection: settings.redisUrl! })),
     // The HTTP app keeps using the client: the database is closed by close() below.
     context: {
       db: prismaContext(db.prisma, { poolSize: db.poolSize, disconnectOnClose: false }),

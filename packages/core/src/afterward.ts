@@ -3,7 +3,7 @@ import type { ContextProviders } from './context.js'
 import type { Driver, EnqueueResult, JobInfo, ScheduleInfo } from './driver.js'
 import type { AfterwardEventName, AfterwardListener } from './events.js'
 import type { JobOptions } from './options.js'
-import type { AnyTask, DeferArgs } from './task.js'
+import type { AnyTask, DeferArgs, DeferredJob } from './task.js'
 import { DeferScope, type DeferScopeOptions } from './defer-scope.js'
 import { AfterwardError, ErrorCode } from './errors.js'
 import { composeInstrumentation, type Instrumentation } from './instrumentation.js'
@@ -50,6 +50,18 @@ export interface WaitOptions {
 export interface Afterward {
   /** Stores one job now, outside any request; resolves once it is stored. */
   enqueue<T extends AnyTask>(task: T, ...args: DeferArgs<T>): Promise<EnqueueResult>
+  /**
+   * Checks a job like `defer` and writes it inside the database transaction `tx` (a Prisma
+   * transaction client, say): the job exists if and only if `tx` commits. Needs a driver with an
+   * outbox (`prismaOutbox(prisma).driver(inner)` from `@afterward/prisma`).
+   *
+   * @example
+   * await prisma.$transaction(async (tx) => {
+   *   const order = await tx.order.create({ data })
+   *   await afterward.deferIn(tx, sendReceipt, { orderId: order.id })
+   * })
+   */
+  deferIn<T extends AnyTask>(tx: unknown, task: T, ...args: DeferArgs<T>): Promise<DeferredJob>
   /** A defer scope: buffer jobs, then `flush` (enqueue all in one round trip) or `discard`. */
   scope(options?: DeferScopeOptions): DeferScope
   /**
@@ -134,6 +146,7 @@ export function createAfterward(options: AfterwardOptions): Afterward {
       const [result] = await scope.flush()
       return result!
     },
+    deferIn: (tx, task, ...args) => new DeferScope(runtime).deferIn(tx, task, ...args),
     scope: (scopeOptions) => new DeferScope(runtime, scopeOptions),
     worker(workerOptions) {
       const worker = new Worker(runtime, workerOptions)

@@ -95,6 +95,30 @@ export class DeferScope {
     return { id: record.id }
   }
 
+  /**
+   * Checks a job exactly like `defer` (with this scope's request id, route options and trace)
+   * and writes it at once inside the database transaction `tx`, through the driver's outbox
+   * (`Driver.outbox`): the job exists if and only if `tx` commits. Await it inside the
+   * transaction. This scope's buffer is untouched: the job does not wait for `flush`.
+   */
+  async deferIn<T extends AnyTask>(
+    tx: unknown,
+    task: T,
+    ...args: DeferArgs<T>
+  ): Promise<DeferredJob> {
+    const producer = outboxProducer(this.#runtime, tx, task)
+    const scope = new DeferScope(this.#runtime, { ...this.#options, producer }, this.#guarded)
+    const job = scope.defer(task, ...args)
+    try {
+      await scope.flush()
+    } catch (err) {
+      // The outbox names its own problems (no such table, ...): pass them on as they are.
+      const cause = err instanceof Error ? err.cause : undefined
+      throw cause instanceof AfterwardError && cause.code !== ErrorCode.ENQUEUE_FAILED ? cause : err
+    }
+    return job
+  }
+
   /** Enqueues every buffered job in one round trip. Safe to call when empty, and only once. */
   flush(): Promise<EnqueueResult[]> {
     if (this.#state !== 'open') {
@@ -132,6 +156,18 @@ export class DeferScope {
     }
     return records.length
   }
+}
+
+/** The driver's producer inside `tx`, or the error that says how to get one. */
+function outboxProducer(runtime: Runtime, tx: unknown, task: AnyTask): Producer {
+  const outbox = runtime.driver.outbox
+  if (outbox === undefined) {
+    throw new AfterwardError(
+      ErrorCode.CONFIG_INVALID,
+      `Cannot defer '${task.name}' inside a transaction: the ${runtime.driver.name} driver has no outbox. Put one in front of it: createAfterward({ driver: prismaOutbox(prisma).driver(${runtime.driver.name}(...)) }) (@afterward/prisma).`,
+    )
+  }
+  return outbox.producerIn(tx)
 }
 
 /** The refusal of a defer into a scope that is no longer open. */

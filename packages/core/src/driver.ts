@@ -2,8 +2,20 @@ import type { Logger } from 'pino'
 import type { ResolvedJobOptions } from './options.js'
 import type { AttemptEnd } from './retry.js'
 
-/** Where a job is in its life. */
-export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed'
+/**
+ * Where a job is in its life. `pending`: written to a transactional outbox by a committed
+ * transaction and not yet moved to the broker by a relay (see `Driver.outbox`); only
+ * `jobs.get` and `jobs.byRequest` report it.
+ */
+export type JobState = 'pending' | QueueState
+
+/**
+ * The states of a job in the broker's queues: every state but `pending`.
+ *
+ * @example
+ * await afterward.jobs.list({ state: ['waiting', 'delayed'] satisfies QueueState[] })
+ */
+export type QueueState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed'
 
 /** What `afterward.jobs.get(id)` and `jobs.byRequest(requestId)` return. */
 export interface JobInfo {
@@ -140,7 +152,7 @@ export interface Producer {
 /** What `jobs.list` selects. Every filter is optional; without any, every job is listed. */
 export interface JobListQuery {
   /** Only jobs in this state, or in any of these states. @defaultValue every state */
-  state?: JobState | readonly JobState[]
+  state?: QueueState | readonly QueueState[]
   /** Only jobs of this task (its name). @defaultValue every task */
   task?: string
   /** Only jobs of this queue. @defaultValue every queue */
@@ -164,8 +176,8 @@ export interface JobCountsQuery {
   queue?: string
 }
 
-/** How many jobs are in each state. */
-export type JobCounts = Record<JobState, number>
+/** How many jobs of a queue are in each state (a `pending` job is in no queue yet). */
+export type JobCounts = Record<QueueState, number>
 
 /** The counts of one queue. */
 export interface QueueJobCounts {
@@ -326,6 +338,22 @@ export interface Scheduler {
 }
 
 /**
+ * Optional capability of a driver that stands in front of a database outbox: jobs written with
+ * `producerIn(tx)` exist if and only if that transaction commits, and a relay later moves them
+ * to the broker with the same ids. `@afterward/prisma`'s `prismaOutbox(...).driver(inner)` is one.
+ *
+ * @example
+ * const producer = driver.outbox?.producerIn(tx) // throws AfterwardError when tx is not usable
+ */
+export interface TransactionalOutbox {
+  /**
+   * A producer that writes records inside the transaction `tx` (the caller's transaction
+   * client). Throws `AfterwardError` (`AFTERWARD_CONFIG_INVALID`) at once when `tx` is not one.
+   */
+  producerIn(tx: unknown): Producer
+}
+
+/**
  * A complete driver: a producer, an inspector and a delivery, with an optional scheduler.
  * `memory()` and `bullmq()` return one; a driver owns its connections and exposes no
  * connection type. Code that needs one side only takes that capability (`Producer`,
@@ -342,6 +370,11 @@ export interface Driver extends Producer, Inspector, Delivery {
   readonly durable: boolean
   /** Present when the driver can run schedules (see `Scheduler`). @defaultValue undefined */
   readonly scheduler?: Scheduler
+  /**
+   * Present when jobs can be written inside a database transaction (see `TransactionalOutbox`):
+   * `afterward.deferIn(tx, ...)` needs it. @defaultValue undefined
+   */
+  readonly outbox?: TransactionalOutbox
   /** Releases connections. Consumers must be closed first. */
   close(): Promise<void>
 }

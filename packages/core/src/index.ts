@@ -6,6 +6,7 @@ export type {
   AnyTask,
   DeferArgs,
   DeferFn,
+  DeferInFn,
   DeferredJob,
   JobMeta,
   RegisteredContext,
@@ -53,11 +54,13 @@ export type {
   Producer,
   QueueJobCounts,
   JobSchedule,
+  QueueState,
   ScheduleInfo,
   ScheduleRecord,
   ScheduleState,
   Scheduler,
   StoredSchedule,
+  TransactionalOutbox,
 } from './driver.js'
 export { RequeueJob } from './driver.js'
 export {

@@ -6,13 +6,13 @@ import type {
   JobInfo,
   JobListPage,
   JobListQuery,
-  JobState,
+  QueueState,
 } from './driver.js'
 import { AfterwardError, ErrorCode } from './errors.js'
 import { checkQueueName } from './options.js'
 
 /** Every state, in the order a job goes through them. */
-export const JOB_STATES: readonly JobState[] = [
+export const JOB_STATES: readonly QueueState[] = [
   'delayed',
   'waiting',
   'active',
@@ -28,7 +28,7 @@ export interface ListPosition {
 
 /** A `JobListQuery` checked, with its defaults applied. */
 export interface ListFilter {
-  states: ReadonlySet<JobState>
+  states: ReadonlySet<QueueState>
   task: string | undefined
   queue: string | undefined
   limit: number
@@ -191,8 +191,8 @@ function checkQueue(queue: unknown, method: 'list' | 'counts' = 'list'): string 
   return queue
 }
 
-function isState(state: unknown): state is JobState {
-  return JOB_STATES.includes(state as JobState)
+function isState(state: unknown): state is QueueState {
+  return JOB_STATES.includes(state as QueueState)
 }
 
 function invalid(message: string, method: 'list' | 'counts' = 'list'): never {

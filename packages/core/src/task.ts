@@ -49,6 +49,21 @@ export interface JobMeta {
 export type DeferFn = <T extends AnyTask>(task: T, ...args: DeferArgs<T>) => DeferredJob
 
 /**
+ * `deferIn(tx, task, input, options?)`: checks a job like `defer` and writes it inside the
+ * database transaction `tx`, through the driver's outbox; resolves once written.
+ *
+ * @example
+ * await prisma.$transaction(async (tx) => {
+ *   await reply.deferIn(tx, sendReceipt, { orderId: 7 }) // reply.deferIn: DeferInFn
+ * })
+ */
+export type DeferInFn = <T extends AnyTask>(
+  tx: unknown,
+  task: T,
+  ...args: DeferArgs<T>
+) => Promise<DeferredJob>
+
+/**
  * The arguments after the task in `defer`/`enqueue`: its input (optional when the task takes
  * none), then job options.
  */

@@ -11,7 +11,7 @@ import {
   type Driver,
   type Inspector,
   type JobListPage,
-  type JobState,
+  type QueueState,
   type Producer,
   type QueueJobCounts,
   type Scheduler,
@@ -110,7 +110,7 @@ describe('driver capabilities', () => {
       Promise<JobListPage>
     >()
     expectTypeOf(afterward.jobs.counts()).toEqualTypeOf<Promise<QueueJobCounts[]>>()
-    expectTypeOf<QueueJobCounts['counts']>().toEqualTypeOf<Record<JobState, number>>()
+    expectTypeOf<QueueJobCounts['counts']>().toEqualTypeOf<Record<QueueState, number>>()
     // @ts-expect-error 'paused' is not a state
     void afterward.jobs.list({ state: 'paused' })
     // @ts-expect-error the cursor is a string returned by list

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express'
-import type { DeferFn, JobOptions } from '@afterward/core'
+import type { DeferFn, DeferInFn, JobOptions } from '@afterward/core'
 import {
   createHttpLifecycle,
   enqueueFailureBody,
@@ -20,6 +20,12 @@ declare module 'express-serve-static-core' {
      * dropped on 4xx, 5xx or a thrown error. Throws `AfterwardInputError` for bad input.
      */
     defer: DeferFn
+    /**
+     * Writes a job inside the database transaction `tx` (with this request's id, route options
+     * and trace): it exists if and only if `tx` commits, whatever the response. Await it inside
+     * the transaction. Needs a driver with an outbox (`prismaOutbox(prisma).driver(inner)`).
+     */
+    deferIn: DeferInFn
   }
 }
 
@@ -80,6 +86,9 @@ export function afterwardMiddleware(options: AfterwardMiddlewareOptions): Afterw
     res.defer = function defer(task, ...args) {
       return (opened ?? open(task)).defer(task, ...args)
     } as DeferFn
+    res.deferIn = function deferIn(tx, task, ...args) {
+      return (opened ?? open(task)).deferIn(tx, task, ...args)
+    } as DeferInFn
     next()
   }
   return Object.assign(afterwardMiddleware, { stats: lifecycle.stats })

@@ -7,6 +7,7 @@ import {
   ErrorCode,
   type Afterward,
   type DeferFn,
+  type DeferInFn,
   type DeferScope,
   type JobOptions,
 } from '@afterward/core'
@@ -36,6 +37,12 @@ declare module 'fastify' {
      * 4xx, 5xx or a thrown error. Throws `AfterwardInputError` for bad input.
      */
     defer: DeferFn
+    /**
+     * Writes a job inside the database transaction `tx` (with this request's id, route options
+     * and trace): it exists if and only if `tx` commits, whatever the response. Await it inside
+     * the transaction. Needs a driver with an outbox (`prismaOutbox(prisma).driver(inner)`).
+     */
+    deferIn: DeferInFn
   }
   interface FastifyRequest {
     /** This request's defer scope, opened by its first `reply.defer` (null until then). */
@@ -95,6 +102,10 @@ const plugin: FastifyPluginAsync<AfterwardPluginOptions> = async (app, options) 
   app.decorateReply('defer', function defer(this: FastifyReply, task, ...args) {
     return ((this.request as Tracked)[kLifecycle] ?? open(this, task)).defer(task, ...args)
   } as DeferFn)
+
+  app.decorateReply('deferIn', function deferIn(this: FastifyReply, tx, task, ...args) {
+    return ((this.request as Tracked)[kLifecycle] ?? open(this, task)).deferIn(tx, task, ...args)
+  } as DeferInFn)
 
   // A thrown handler (or hook) drops the jobs, whatever status an error handler then picks.
   app.addHook('onError', (request, _reply, _error, done) => {

@@ -7,3 +7,8 @@ export type {
   PrismaTransactionOptions,
   TransactionClient,
 } from './types.js'
+export { prismaOutbox } from './outbox.js'
+export type { OutboxRelayOptions, PrismaOutbox } from './outbox.js'
+export type { OutboxClient, OutboxTransaction, PrismaOutboxOptions } from './outbox-options.js'
+export type { OutboxLag, OutboxRelay } from './outbox-relay.js'
+export type { PrismaTransactionLike } from './outbox-producer.js'

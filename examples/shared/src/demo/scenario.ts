@@ -39,7 +39,7 @@ export async function runScenario(
 
   // 1. Signup: the welcome email fails on the flaky transport, is retried, then delivered.
   const signup = await send(url, 'POST', '/signup', { email: `ada${tag}@example.com`, name: 'Ada' })
-  report.request(1, signup, 'creates the user, defers send-welcome-email')
+  report.request(1, signup, 'creates the user and its send-welcome-email job in one transaction')
   report.check(signup.status === 201, 'user created (201)')
   const welcome = await afterward.jobs.wait(ids(signup)[0]!)
   report.job(welcome)

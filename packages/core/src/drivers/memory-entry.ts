@@ -1,10 +1,10 @@
-import type { JobInfo, JobRecord, JobState } from '../driver.js'
+import type { JobInfo, JobRecord, QueueState } from '../driver.js'
 import { copyJson } from '../json.js'
 
 /** One job held by the memory driver. */
 export interface Entry {
   record: JobRecord
-  state: JobState
+  state: QueueState
   seq: number
   attemptsMade: number
   /** Attempts started, runs handed back at shutdown included. */

@@ -101,6 +101,24 @@ export class RequestLifecycle {
   }
 
   /**
+   * Writes a job of the request inside the database transaction `tx` (see `DeferScope.deferIn`):
+   * it exists if and only if `tx` commits, whatever the response. Refusals are logged as
+   * `defer`'s are, then thrown.
+   */
+  async deferIn<T extends AnyTask>(
+    tx: unknown,
+    task: T,
+    ...args: DeferArgs<T>
+  ): Promise<DeferredJob> {
+    try {
+      return await this.scope.deferIn(tx, task, ...args)
+    } catch (err) {
+      logRefusal(this.#log, err, task, this.requestId, this.#exchange.request)
+      throw err
+    }
+  }
+
+  /**
    * The handler has answered with `statusCode`, and nothing is written yet. Below 400 in
    * `before-response` mode, returns a promise that settles once the jobs are stored: hold the
    * response until then, and answer 503 (`enqueueFailureBody()`) if it rejects with

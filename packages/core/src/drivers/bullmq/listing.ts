@@ -6,7 +6,7 @@ import type {
   JobInfo,
   JobListPage,
   JobListQuery,
-  JobState,
+  QueueState,
   QueueJobCounts,
 } from '../../driver.js'
 import {
@@ -19,7 +19,7 @@ import {
 import { type BullJobLike, toInfo } from './job-data.js'
 
 /** BullMQ's states behind each of Afterward's, in the order a job moves through them. */
-const BULL_STATES: readonly (readonly [JobType, JobState])[] = [
+const BULL_STATES: readonly (readonly [JobType, QueueState])[] = [
   ['delayed', 'delayed'],
   ['waiting', 'waiting'],
   ['prioritized', 'waiting'],
