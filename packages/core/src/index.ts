@@ -16,7 +16,7 @@ export type {
   TaskOptions,
   TaskSchedule,
 } from './task.js'
-export type { OverlapPolicy, ScheduleOptions } from './schedule.js'
+export type { OverlapPolicy, ScheduleOptions, ScheduleSpec } from './schedule.js'
 export type { ScheduleSyncOptions, ScheduleSyncResult } from './schedule-sync.js'
 export { DeferScope } from './defer-scope.js'
 export type { DeferScopeOptions, DeferScopeState } from './defer-scope.js'

@@ -44,7 +44,12 @@ export interface ScheduleOptions<I = unknown> {
   overlap?: OverlapPolicy
 }
 
-/** A schedule checked and completed with its defaults. */
+/**
+ * A schedule checked and completed with its defaults, as `task.schedules` holds it.
+ *
+ * @example
+ * defineTask({ name: 'tick', schedule: { every: 60_000 }, run }).schedules[0]?.overlap // 'skip'
+ */
 export interface ScheduleSpec {
   id: string
   cron: string | undefined
