@@ -1,18 +1,35 @@
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
 const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url))
 
+/**
+ * Tests run against the TypeScript sources, never a stale dist/ build: every entry of a package's
+ * exports map (`@afterward/core`, `@afterward/core/bullmq`, ...) resolves to its `source` file.
+ * The root package does not depend on the workspace packages, so node_modules cannot resolve them.
+ */
+function sourceAliases(...packages: string[]): { find: RegExp; replacement: string }[] {
+  return packages.flatMap((name) => {
+    const manifest = JSON.parse(readFileSync(`${packagesDir}${name}/package.json`, 'utf8')) as {
+      exports: Record<string, string | { source?: string }>
+    }
+    return Object.entries(manifest.exports).flatMap(([subpath, target]) => {
+      if (typeof target === 'string' || target.source === undefined) return []
+      const specifier = `@afterward/${name}${subpath.slice(1)}`
+      return [
+        {
+          find: new RegExp(`^${specifier.replaceAll('/', '\\/')}$`),
+          replacement: `${packagesDir}${name}/${target.source.slice(2)}`,
+        },
+      ]
+    })
+  })
+}
+
 export default defineConfig({
   resolve: {
-    // Tests run against the TypeScript sources, never a stale dist/ build.
-    alias: [
-      { find: /^@afterward\/core\/http$/, replacement: `${packagesDir}core/src/http/index.ts` },
-      {
-        find: /^@afterward\/(core|fastify|express|prisma|otel|prometheus)$/,
-        replacement: `${packagesDir}$1/src/index.ts`,
-      },
-    ],
+    alias: sourceAliases('core', 'fastify', 'express', 'prisma', 'otel', 'prometheus'),
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],

@@ -2,11 +2,12 @@
 // index and fail-fast enqueues, on private Redis Clusters (the shared Redis is never touched).
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import { AfterwardError, bullmq, defineTask, type Driver } from '@afterward/core'
+import { AfterwardError, defineTask, type Driver } from '@afterward/core'
+import { bullmq } from '@afterward/core/bullmq'
+import { driverConformance } from '@afterward/core/testing'
 import { instance, jobRecord, thrown } from '../support/afterward.js'
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'
-import { driverConformance } from './conformance.js'
 
 let cluster: RedisCluster | undefined
 beforeAll(async () => {
@@ -23,9 +24,11 @@ const running = (): RedisCluster => {
 
 // One startup node given as a URL: the driver discovers the other two. A hash-tagged prefix
 // per driver keeps every test's keys apart.
-driverConformance('bullmq on Redis Cluster', () =>
-  bullmq({ cluster: { nodes: [running().urls[0]!] }, prefix: `{${uniqueQueueName('aw')}}` }),
-)
+driverConformance({
+  name: 'bullmq on Redis Cluster',
+  makeDriver: () =>
+    bullmq({ cluster: { nodes: [running().urls[0]!] }, prefix: `{${uniqueQueueName('aw')}}` }),
+})
 
 const noop = defineTask({ name: 'noop', run: () => undefined })
 

@@ -3,15 +3,14 @@
 // per database), one schema per driver (as a key prefix per driver on Redis).
 import { Queue, createPostgresBackend } from 'bullmq'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ErrorCode, bullmq, defineTask, migrateBullmqPostgres } from '@afterward/core'
+import { ErrorCode, defineTask } from '@afterward/core'
+import { bullmq, migrateBullmqPostgres } from '@afterward/core/bullmq'
+import { driverConformance, scheduleConformance } from '@afterward/core/testing'
 import type { AfterwardError } from '@afterward/core'
 import { expectFastEnqueueFailure, instance, thrown } from '../support/afterward.js'
 import { createTestDatabase, type TestDatabase } from '../support/pg.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'
-import { driverConformance } from './conformance.js'
-import { eventConformance } from './events.js'
 import { retentionSuite } from './retention.js'
-import { scheduleConformance } from './schedules.js'
 
 let db: TestDatabase
 beforeAll(async () => {
@@ -21,12 +20,10 @@ afterAll(() => db?.drop())
 
 const schema = (): string => uniqueQueueName('aw').replace('-', '_')
 
-driverConformance('bullmq on PostgreSQL', () =>
-  bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
-)
-eventConformance('bullmq on PostgreSQL', () =>
-  bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
-)
+driverConformance({
+  name: 'bullmq on PostgreSQL',
+  makeDriver: () => bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
+})
 
 {
   let shared = ''
@@ -37,13 +34,13 @@ eventConformance('bullmq on PostgreSQL', () =>
       { connection: { connectionString: db.url, schema: shared } } as never,
       createPostgresBackend as never,
     )
-  scheduleConformance(
-    'bullmq on PostgreSQL',
-    () => {
+  scheduleConformance({
+    name: 'bullmq on PostgreSQL',
+    makeNamespace: () => {
       shared = schema()
       return () => bullmq({ postgres: { connectionString: db.url, schema: shared, max: 4 } })
     },
-    {
+    foreign: {
       async create() {
         await migrateBullmqPostgres({ connectionString: db.url, schema: shared })
         const queue = theirs()
@@ -57,7 +54,7 @@ eventConformance('bullmq on PostgreSQL', () =>
         return found !== undefined
       },
     },
-  )
+  })
 }
 
 retentionSuite('bullmq on PostgreSQL', (keep) =>

@@ -2,13 +2,8 @@
 // These tests use private Redis servers; the shared one is never stopped.
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { pino } from 'pino'
-import {
-  AfterwardEnqueueError,
-  AfterwardError,
-  ErrorCode,
-  bullmq,
-  defineTask,
-} from '@afterward/core'
+import { AfterwardEnqueueError, AfterwardError, ErrorCode, defineTask } from '@afterward/core'
+import { bullmq } from '@afterward/core/bullmq'
 import { deferred, expectFastEnqueueFailure, instance } from '../support/afterward.js'
 import { freePort, startRedisServer } from '../support/redis.js'
 

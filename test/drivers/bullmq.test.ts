@@ -2,27 +2,30 @@ import { randomUUID } from 'node:crypto'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { bullmq, createAfterward, defineTask } from '@afterward/core'
+import * as root from '@afterward/core'
+import { createAfterward, defineTask } from '@afterward/core'
+import * as entry from '@afterward/core/bullmq'
+import { bullmq } from '@afterward/core/bullmq'
+import { driverConformance, scheduleConformance } from '@afterward/core/testing'
 import { instance, silentLogger } from '../support/afterward.js'
 import { redisUrl, uniqueQueueName } from '../support/redis.js'
-import { driverConformance } from './conformance.js'
-import { eventConformance } from './events.js'
 import { retentionSuite } from './retention.js'
-import { scheduleConformance } from './schedules.js'
 
 // A unique key prefix per driver keeps every test's queues, jobs and indexes apart.
-driverConformance('bullmq', () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw') }))
-eventConformance('bullmq', () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw') }))
+driverConformance({
+  name: 'bullmq',
+  makeDriver: () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw') }),
+})
 
 {
   let prefix = ''
-  scheduleConformance(
-    'bullmq on Redis',
-    () => {
+  scheduleConformance({
+    name: 'bullmq on Redis',
+    makeNamespace: () => {
       prefix = uniqueQueueName('aw')
       return () => bullmq({ connection: redisUrl, prefix })
     },
-    {
+    foreign: {
       async create() {
         const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
         const queue = new Queue('default', { connection, prefix })
@@ -39,12 +42,20 @@ eventConformance('bullmq', () => bullmq({ connection: redisUrl, prefix: uniqueQu
         return found !== undefined
       },
     },
-  )
+  })
 }
 
 retentionSuite('bullmq on Redis', (keep) =>
   bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw'), ...keep }),
 )
+
+describe('@afterward/core/bullmq', () => {
+  it('exports the driver and its helpers, which the root re-exports for compatibility', () => {
+    expect(Object.keys(entry).sort()).toEqual(['bullmq', 'migrateBullmqPostgres'])
+    expect(root.bullmq).toBe(entry.bullmq)
+    expect(root.migrateBullmqPostgres).toBe(entry.migrateBullmqPostgres)
+  })
+})
 
 describe('bullmq request index on Redis', () => {
   const noop = defineTask({ name: 'noop', run: (_input: { n: number }) => undefined })

@@ -1,11 +1,11 @@
 import { memory } from '@afterward/core'
-import { driverConformance } from './conformance.js'
-import { eventConformance } from './events.js'
-import { scheduleConformance } from './schedules.js'
+import { driverConformance, scheduleConformance } from '@afterward/core/testing'
 
-driverConformance('memory', () => memory())
-eventConformance('memory', () => memory())
-scheduleConformance('memory', () => {
-  const driver = memory()
-  return () => driver
+driverConformance({ name: 'memory', makeDriver: () => memory() })
+scheduleConformance({
+  name: 'memory',
+  makeNamespace: () => {
+    const driver = memory()
+    return () => driver
+  },
 })

@@ -1,9 +1,19 @@
-// The drivers every HTTP adapter is tested on.
-import { bullmq, memory } from '@afterward/core'
-import { redisUrl, uniqueQueueName } from '../support/redis.js'
-import type { DriverUnderTest } from './adapter-suite.js'
+// The drivers every HTTP adapter is tested on, and the services its heavier tests need.
+import { memory } from '@afterward/core'
+import { bullmq } from '@afterward/core/bullmq'
+import type { HttpAdapterConformanceOptions } from '@afterward/core/testing'
+import { createPrisma, createTestDatabase } from '../support/pg.js'
+import { redisUrl, startRedisServer, uniqueQueueName } from '../support/redis.js'
 
-export const drivers: DriverUnderTest[] = [
-  { name: 'memory', make: () => memory() },
-  { name: 'bullmq', make: () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw') }) },
-]
+export const conformance: Omit<HttpAdapterConformanceOptions, 'adapter'> = {
+  drivers: [
+    { name: 'memory', make: () => memory() },
+    {
+      name: 'bullmq',
+      make: () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw') }),
+    },
+  ],
+  startRedisServer: () => startRedisServer(),
+  createTestDatabase: () => createTestDatabase(),
+  createPrisma,
+}

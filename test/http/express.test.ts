@@ -1,6 +1,6 @@
 import express from 'express'
-import { httpAdapterSuite } from './adapter-suite.js'
-import { drivers } from './drivers.js'
+import { httpAdapterConformance } from '@afterward/core/testing'
+import { conformance } from './drivers.js'
 import { expressAdapter } from './express-adapter.js'
 
-httpAdapterSuite(expressAdapter('express 5', express), drivers)
+httpAdapterConformance({ adapter: expressAdapter('express 5', express), ...conformance })

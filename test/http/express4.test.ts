@@ -1,6 +1,6 @@
 import express4 from 'express4'
-import { httpAdapterSuite } from './adapter-suite.js'
-import { drivers } from './drivers.js'
+import { httpAdapterConformance } from '@afterward/core/testing'
+import { conformance } from './drivers.js'
 import { expressAdapter } from './express-adapter.js'
 
-httpAdapterSuite(expressAdapter('express 4', express4), drivers)
+httpAdapterConformance({ adapter: expressAdapter('express 4', express4), ...conformance })

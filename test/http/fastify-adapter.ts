@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
 import Fastify from 'fastify'
 import afterwardPlugin from '@afterward/fastify'
-import type { HttpAdapter } from './adapter.js'
+import type { HttpAdapter } from '@afterward/core/testing'
 
 export const fastifyAdapter: HttpAdapter = {
   name: 'fastify',

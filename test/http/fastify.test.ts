@@ -1,5 +1,5 @@
-import { httpAdapterSuite } from './adapter-suite.js'
-import { drivers } from './drivers.js'
+import { httpAdapterConformance } from '@afterward/core/testing'
+import { conformance } from './drivers.js'
 import { fastifyAdapter } from './fastify-adapter.js'
 
-httpAdapterSuite(fastifyAdapter, drivers)
+httpAdapterConformance({ adapter: fastifyAdapter, ...conformance })

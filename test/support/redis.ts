@@ -3,9 +3,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../packages/core/src/testing/free-port.js'
+import { waitFor } from '../../packages/core/src/testing/wait-for.js'
+
+export { freePort, waitFor }
 
 /** The shared Redis server: `REDIS_URL`, or the local default. */
 export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -18,24 +22,6 @@ export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
  */
 export function uniqueQueueName(prefix: string): string {
   return `${prefix}-${randomUUID().replaceAll('-', '').slice(0, 12)}`
-}
-
-/** A TCP port on 127.0.0.1 with nothing listening on it (at the time of the call). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      if (address === null || typeof address === 'string') {
-        server.close()
-        reject(new Error('could not read the ephemeral port'))
-        return
-      }
-      server.close(() => resolve(address.port))
-    })
-  })
 }
 
 /** Resolves true when a Redis server at host:port answers PING within `timeoutMs`. */
@@ -55,19 +41,6 @@ export function pingRedis(port: number, host = '127.0.0.1', timeoutMs = 1_000): 
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'))
     })
   })
-}
-
-/** Polls `check` until it resolves true; throws `message` after `timeoutMs`. */
-export async function waitFor(
-  check: () => Promise<boolean>,
-  message: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(message)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 /** A private redis-server started by {@link startRedisServer}. */

@@ -1,7 +1,6 @@
 // Everything an example app needs besides its routes: database, mailer, Afterward instance and
 // (optionally) its worker, chosen from the settings.
 import {
-  bullmq,
   createAfterward,
   memory,
   type Afterward,
@@ -9,6 +8,7 @@ import {
   type MemoryDriver,
   type Worker,
 } from '@afterward/core'
+import { bullmq } from '@afterward/core/bullmq'
 import { prismaContext, prismaOutbox } from '@afterward/prisma'
 import type { Logger } from 'pino'
 import { WORKER_CONCURRENCY, openDatabase, type Database } from './database.js'

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino'
 import type { ResolvedJobOptions } from './options.js'
-import type { AttemptEnd } from './retry.js'
 
 /**
  * Where a job is in its life. `pending`: written to a transactional outbox by a committed
@@ -86,11 +85,38 @@ export interface EnqueueResult {
   deduplicated: boolean
 }
 
+/**
+ * The end of one attempt, as the worker decided it (retry.ts); the driver's consumer carries it
+ * out.
+ */
+export type AttemptEnd =
+  | { readonly type: 'completed' }
+  /** Run again after `delay` ms; the attempt counts. */
+  | { readonly type: 'retry'; readonly error: Error; readonly delay: number }
+  /** Failed for good: no attempts left, or the error said not to retry. */
+  | { readonly type: 'failed'; readonly error: Error }
+  /** Back to the queue without counting the attempt (the worker shut down during it). */
+  | { readonly type: 'requeue' }
+
+/**
+ * What `Driver.consume` is given by a worker. Every field is set: the worker applies its own
+ * defaults (`WorkerOptions`) before it calls the driver.
+ *
+ * @example
+ * const consumer = driver.consume({ queues: ['default'], concurrency: 10, log, handle })
+ * await consumer.start()
+ */
 export interface ConsumeOptions {
+  /**
+   * Queues to take jobs from.
+   * @defaultValue the worker's `queues`, by default those of its registered tasks
+   */
   queues: readonly string[]
+  /** Attempts run at once, per queue. @defaultValue the worker's `concurrency`, by default 10 */
   concurrency: number
   /** Crash recovery settings; drivers without crashes to recover from (memory()) ignore them. */
   stall: StallOptions
+  /** For the driver's own messages (connection errors). @defaultValue the instance's logger */
   log: Logger
   /**
    * Runs one attempt and says how it ended; never rejects. The driver carries the end out:
@@ -101,12 +127,24 @@ export interface ConsumeOptions {
   handle(job: DeliveredJob): Promise<AttemptEnd>
 }
 
+/**
+ * A driver's delivery loop for one worker, made by `Driver.consume`: it takes jobs from its
+ * queues and hands each attempt to `ConsumeOptions.handle`.
+ *
+ * @example
+ * const consumer = driver.consume(options)
+ * await consumer.start()
+ * // ...
+ * await consumer.close()
+ */
 export interface Consumer {
   /** Resolves once the consumer is taking jobs. */
   start(): Promise<void>
   /**
    * Stops taking jobs and resolves when the attempts in progress have settled. With
    * `force`, resolves without waiting (the driver hands unfinished jobs back to the queue).
+   *
+   * @param force - Do not wait for the attempts in progress. @defaultValue false
    */
   close(force?: boolean): Promise<void>
 }

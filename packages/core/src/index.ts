@@ -21,7 +21,7 @@ export type { ScheduleSyncOptions, ScheduleSyncResult } from './schedule-sync.js
 export { DeferScope } from './defer-scope.js'
 export type { DeferScopeOptions, DeferScopeState } from './defer-scope.js'
 export type { AfterwardEventName, AfterwardEvents, AfterwardListener, JobEvent } from './events.js'
-export type { AttemptEnd } from './retry.js'
+
 export type { Instrumentation, TraceCarrier } from './instrumentation.js'
 export type { JobOptions, RetryOptions, BackoffOptions, Priority } from './options.js'
 export { backoffDelay } from './options.js'
@@ -38,6 +38,7 @@ export type {
 export type {
   Consumer,
   ConsumeOptions,
+  AttemptEnd,
   DeliveredJob,
   Delivery,
   Driver,
@@ -73,11 +74,15 @@ export {
 export type { JsonValue } from './json.js'
 export { memory } from './drivers/memory.js'
 export type { MemoryDriver, MemoryDriverOptions } from './drivers/memory.js'
-export { bullmq } from './drivers/bullmq/index.js'
-export type { BullmqDriverOptions } from './drivers/bullmq/index.js'
-export type { RedisClusterConnection, RedisConnection } from './drivers/bullmq/connection.js'
-export { migrateBullmqPostgres } from './drivers/bullmq/postgres-schema.js'
-export type { PostgresConnection } from './drivers/bullmq/postgres-schema.js'
+// Also exported by '@afterward/core/bullmq', the entry that apps on memory() leave out: the
+// root re-exports it for compatibility, so importing the root loads the driver's modules.
+export { bullmq, migrateBullmqPostgres } from './bullmq.js'
+export type {
+  BullmqDriverOptions,
+  PostgresConnection,
+  RedisClusterConnection,
+  RedisConnection,
+} from './bullmq.js'
 // The HTTP adapters' building blocks; adapters import them from '@afterward/core/http'.
 export {
   checkAdapterOptions,

@@ -4,7 +4,7 @@
 // pay one property read.
 import type { Logger } from 'pino'
 import type { DeliveredJob, EnqueueResult, JobRecord } from './driver.js'
-import type { AttemptEnd } from './retry.js'
+import type { AttemptEnd } from './driver.js'
 
 /** Trace context carried by a job, as a propagator writes it (`traceparent`, `tracestate`, ...). */
 export type TraceCarrier = Record<string, string>

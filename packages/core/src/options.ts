@@ -55,13 +55,21 @@ export interface JobOptions {
   queue?: string
 }
 
-/** Options resolved for one job: every level merged, defaults applied, values checked. */
+/**
+ * Options resolved for one job: every level merged, defaults applied, values checked. What a
+ * driver finds in `JobRecord.options`; no field is left to a driver's own default.
+ */
 export interface ResolvedJobOptions {
+  /** Attempts allowed in total, at least 1. */
   attempts: number
+  /** Wait before each retry, computed with `backoffDelay`. */
   backoff: Required<BackoffOptions>
+  /** Deadline of one attempt in ms, or undefined for none. */
   timeout: number | undefined
+  /** Ms after the defer (`JobRecord.createdAt`) before the first attempt may start; 0: at once. */
   delay: number
   priority: Priority
+  /** Deduplication key (per task), or undefined. */
   key: string | undefined
   queue: string
 }

@@ -1,19 +1,9 @@
-// How an attempt ends, decided once, by the worker, for every driver: the drivers only carry the
+// How an attempt ends (`AttemptEnd`, in driver.ts), decided once, by the worker, for every driver: the drivers only carry the
 // decision out (memory-consumer.ts schedules or finishes, the BullMQ consumer throws the error
 // BullMQ needs).
-import type { DeliveredJob } from './driver.js'
+import type { AttemptEnd, DeliveredJob } from './driver.js'
 import { AfterwardError } from './errors.js'
 import { backoffDelay } from './options.js'
-
-/** The end of one attempt, as the worker decided it. */
-export type AttemptEnd =
-  | { readonly type: 'completed' }
-  /** Run again after `delay` ms; the attempt counts. */
-  | { readonly type: 'retry'; readonly error: Error; readonly delay: number }
-  /** Failed for good: no attempts left, or the error said not to retry. */
-  | { readonly type: 'failed'; readonly error: Error }
-  /** Back to the queue without counting the attempt (the worker shut down during it). */
-  | { readonly type: 'requeue' }
 
 export const COMPLETED: AttemptEnd = Object.freeze({ type: 'completed' })
 export const REQUEUE: AttemptEnd = Object.freeze({ type: 'requeue' })

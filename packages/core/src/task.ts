@@ -89,11 +89,33 @@ export type TaskContext<C = RegisteredContext> = C & {
   defer: DeferFn
 }
 
-/** Task-level defaults for its jobs. */
+/**
+ * Job options set on a task's definition: above `createAfterward({ defaults })`, below a route's
+ * options and the call site's. A field left out falls through to the level below.
+ *
+ * @example
+ * defineTask({ name: 'resize', retry: { attempts: 3 }, timeout: 10_000, queue: 'images', run })
+ */
 export interface TaskOptions {
+  /**
+   * Retry policy, merged field by field with the levels below.
+   * @defaultValue `defaults.retry`, else 1 attempt (no retry)
+   */
   retry?: RetryOptions
+  /**
+   * Deadline of one attempt in ms; `ctx.signal` aborts then.
+   * @defaultValue `defaults.timeout`, else none
+   */
   timeout?: number
+  /**
+   * Queue of the task's jobs; a worker takes the queues of its registered tasks.
+   * @defaultValue `defaults.queue`, else 'default'
+   */
   queue?: string
+  /**
+   * See `Priority` for what each level means.
+   * @defaultValue `defaults.priority`, else 'normal'
+   */
   priority?: Priority
 }
 

@@ -8,11 +8,17 @@
  * prismaContext(prisma, { transaction: true, transactionOptions: { isolationLevel: 'Serializable' } })
  */
 export interface PrismaTransactionOptions {
-  /** Longest wait for a connection to start the transaction on, in ms. */
+  /**
+   * Longest wait for a connection to start the transaction on, in ms.
+   * @defaultValue in `prismaContext`, the time left until the task's deadline, or 10_000
+   */
   maxWait?: number
-  /** Longest time the transaction may stay open, in ms; Prisma rolls it back after that. */
+  /**
+   * Longest time the transaction may stay open, in ms; Prisma rolls it back after that.
+   * @defaultValue in `prismaContext`, the time left until the task's deadline + 5_000, or 5 minutes
+   */
   timeout?: number
-  /** Such as `'Serializable'` (Prisma's `TransactionIsolationLevel`). */
+  /** Such as `'Serializable'` (Prisma's `TransactionIsolationLevel`). @defaultValue the database's own */
   isolationLevel?: string
 }
 

@@ -1,7 +1,7 @@
-// Lifecycle events (afterward.on), run against every driver: the same job gives the same events
-// in the same order on memory(), on Redis and on PostgreSQL.
+// Lifecycle events (afterward.on), run against every driver by `driverConformance`: the same job
+// gives the same events in the same order on memory(), on Redis and on PostgreSQL.
 import { pino } from 'pino'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import {
   AfterwardEnqueueError,
   PermanentError,
@@ -11,8 +11,8 @@ import {
   type AfterwardEvents,
   type Driver,
   type Producer,
-} from '@afterward/core'
-import { deferred, instance } from '../support/afterward.js'
+} from '../index.js'
+import { closeInstances, deferred, instance } from './support.js'
 
 const NAMES: AfterwardEventName[] = [
   'deferred',
@@ -51,8 +51,10 @@ const fixed = (attempts: number) => ({
   backoff: { type: 'fixed' as const, delay: 20, jitter: 0 },
 })
 
+/** The lifecycle-event part of the driver suite (`driverConformance` runs it). */
 export function eventConformance(name: string, makeDriver: () => Driver): void {
   describe(`lifecycle events: ${name}`, () => {
+    afterEach(closeInstances)
     it('reports deferred, enqueued, started and completed, with the job, its request and trace', async () => {
       const task = defineTask({ name: 'welcome', queue: 'mail', run: () => undefined })
       const afterward = instance({ tasks: [task], driver: makeDriver() })

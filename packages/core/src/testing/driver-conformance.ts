@@ -1,6 +1,6 @@
 // One suite, run against every driver: the semantics users rely on must not depend on the driver.
 import { randomUUID } from 'node:crypto'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import * as v from 'valibot'
 import {
@@ -16,11 +16,38 @@ import {
   type JobListQuery,
   type JobRecord,
   type TaskOutcome,
-} from '@afterward/core'
-import { deferred, instance, jobRecord, thrown } from '../support/afterward.js'
+} from '../index.js'
+import { eventConformance } from './event-conformance.js'
+import { closeInstances, deferred, instance, jobRecord, thrown } from './support.js'
 
-export function driverConformance(name: string, makeDriver: () => Driver): void {
+/** Options of {@link driverConformance}. */
+export interface DriverConformanceOptions {
+  /** Names the suite in the report: `driver conformance: <name>`. */
+  name: string
+  /**
+   * Returns a new driver each time, isolated from every other one (its own key prefix, schema or
+   * memory): tests run one after another and must not see each other's jobs. The suite closes
+   * each driver through the instance it builds on it.
+   */
+  makeDriver: () => Driver
+}
+
+/**
+ * Registers the driver conformance suite with vitest: the semantics every driver must keep
+ * (defer-time validation, the request scope, retries and backoff, timeouts, delay, priority,
+ * dedup keys, option precedence, contexts, follow-up jobs, shutdown and inspection), each test
+ * on a fresh driver from `makeDriver`. Call it at the top level of a test file. `memory()` and
+ * `bullmq()` pass it; a third-party driver proves itself the same way.
+ *
+ * @example
+ * // my-driver.test.ts
+ * import { driverConformance } from '@afterward/core/testing'
+ * driverConformance({ name: 'my driver', makeDriver: () => myDriver({ prefix: randomUUID() }) })
+ */
+export function driverConformance({ name, makeDriver }: DriverConformanceOptions): void {
+  eventConformance(name, makeDriver)
   describe(`driver conformance: ${name}`, () => {
+    afterEach(closeInstances)
     describe('defer-time validation', () => {
       const order = defineTask({
         name: 'order',

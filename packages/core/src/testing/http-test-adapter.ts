@@ -1,6 +1,6 @@
 // What the shared HTTP suite needs from a framework: serve framework-neutral routes over real HTTP.
 import type { Logger } from 'pino'
-import type { Afterward, DeferFn, FlushMode, FlushStats, JobOptions } from '@afterward/core'
+import type { Afterward, DeferFn, FlushMode, FlushStats, JobOptions } from '../index.js'
 
 /** How a test route answers; each adapter maps it to its framework's idiom. */
 export type TestReply =

@@ -1,26 +1,52 @@
-// Schedules, run against every driver: each run is an ordinary job carrying its schedule and
-// tick; the code is reconciled into the broker (and older code cannot undo newer code); a tick
-// missed while no worker runs gives one late run, never a burst; overlapping runs are skipped
-// unless the schedule allows them.
-import { describe, expect, it } from 'vitest'
+// Schedules, run against every driver that has a scheduler: each run is an ordinary job carrying
+// its schedule and tick; the code is reconciled into the broker (and older code cannot undo newer
+// code); a tick missed while no worker runs gives one late run, never a burst; overlapping runs
+// are skipped unless the schedule allows them.
+import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { defineTask, type Afterward, type Driver } from '@afterward/core'
-import { deferred, instance } from '../support/afterward.js'
+import { defineTask, type Afterward, type Driver } from '../index.js'
+import { closeInstances, deferred, instance } from './support.js'
 
-/**
- * `namespace()` returns a driver factory whose drivers share one broker namespace (the same
- * prefix or schema; memory(): the same driver), as the processes of one deployment do.
- */
-export function scheduleConformance(
-  name: string,
-  namespace: () => () => Driver,
+/** Options of {@link scheduleConformance}. */
+export interface ScheduleConformanceOptions {
+  /** Names the suite in the report: `schedules: <name>`. */
+  name: string
+  /**
+   * Returns a driver factory whose drivers share one fresh broker namespace (the same prefix or
+   * schema; for an in-process driver, the same driver), as the processes of one deployment do.
+   * Each call must return a namespace no other test uses.
+   */
+  makeNamespace: () => () => Driver
+  /**
+   * Another application's job scheduler in the namespace's `default` queue, to prove that
+   * reconciling never removes it. @defaultValue none (that test is skipped)
+   */
   foreign?: {
-    /** Creates a job scheduler of another application in the namespace's `default` queue. */
     create(driver: Driver): Promise<void>
     exists(driver: Driver): Promise<boolean>
-  },
-): void {
+  }
+}
+
+/**
+ * Registers the schedule conformance suite with vitest (about 10 s of schedules ticking every
+ * second). Call it at the top level of a test file, for a driver that has a `scheduler`.
+ *
+ * @example
+ * scheduleConformance({
+ *   name: 'my driver',
+ *   makeNamespace: () => {
+ *     const prefix = randomUUID()
+ *     return () => myDriver({ prefix })
+ *   },
+ * })
+ */
+export function scheduleConformance({
+  name,
+  makeNamespace: namespace,
+  foreign,
+}: ScheduleConformanceOptions): void {
   describe(`schedules: ${name}`, () => {
+    afterEach(closeInstances)
     it('runs each tick as an ordinary job: ctx.job.schedule, retries, events, jobs.get, schedules.list', async () => {
       const runs: { jobId: string; id: string; tick: number; attempt: number; input: unknown }[] =
         []
