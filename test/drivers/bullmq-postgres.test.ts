@@ -2,14 +2,17 @@
 // migrations and an unreachable server. One database for this file (NOTIFY channels are
 // per database), one schema per driver (as a key prefix per driver on Redis).
 import { Queue, createPostgresBackend } from 'bullmq'
+import pg from 'pg'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode, defineTask } from '@afterward/core'
 import { bullmq, migrateBullmqPostgres } from '@afterward/core/bullmq'
-import { driverConformance, scheduleConformance } from '@afterward/core/testing'
+import { driverConformance, scheduleConformance } from '@afterward/core/conformance'
 import type { AfterwardError } from '@afterward/core'
 import { expectFastEnqueueFailure, instance, thrown } from '../support/afterward.js'
 import { createTestDatabase, type TestDatabase } from '../support/pg.js'
 import { freePort, uniqueQueueName } from '../support/redis.js'
+import { limitConformance } from './limits.js'
 import { retentionSuite } from './retention.js'
 
 let db: TestDatabase
@@ -56,6 +59,11 @@ driverConformance({
     },
   })
 }
+
+limitConformance('bullmq on PostgreSQL', {
+  kind: 'bullmq',
+  options: () => ({ postgres: { connectionString: db.url, schema: schema(), max: 4 } }),
+})
 
 retentionSuite('bullmq on PostgreSQL', (keep) =>
   bullmq({ postgres: { connectionString: db.url, schema: schema(), max: 4 }, ...keep }),
@@ -128,5 +136,34 @@ describe('bullmq on PostgreSQL', () => {
     )
     const results = await Promise.all(drivers.map((a, i) => a.enqueue(ping, i)))
     for (const { id } of results) expect((await drivers[0]!.jobs.get(id))?.state).toBe('waiting')
+  })
+})
+
+describe('bullmq on PostgreSQL: task limits', () => {
+  it('holds limited jobs, saying to migrate, while a migrate: false schema lacks the limit tables', async () => {
+    const postgres = { connectionString: db.url, schema: schema(), migrate: false }
+    await migrateBullmqPostgres(postgres)
+    // As a schema migrated by a version without limits.
+    const client = new pg.Client({ connectionString: db.url })
+    await client.connect()
+    await client.query(
+      `DROP FUNCTION ${postgres.schema}.afterward_limit_acquire; DROP TABLE ${postgres.schema}.afterward_limit_slots`,
+    )
+    await client.end()
+    const warnings: { msg: string; err?: { message: string } }[] = []
+    const logger = pino(
+      { level: 'warn' },
+      { write: (l: string) => void warnings.push(JSON.parse(l)) },
+    )
+    const limited = defineTask({ name: 'limited', limit: { concurrency: 1 }, run: () => undefined })
+    const afterward = instance({ tasks: [limited], driver: bullmq({ postgres }), logger })
+    await afterward.worker().start()
+    const { id } = await afterward.enqueue(limited, undefined)
+    await expect
+      .poll(() => warnings.find((w) => w.msg === 'could not check the task limits; will ask again'))
+      .toMatchObject({ err: { message: expect.stringMatching(/run migrateBullmqPostgres\(\)/) } })
+    expect(await afterward.jobs.get(id)).toMatchObject({ attemptsMade: 0 })
+    await migrateBullmqPostgres(postgres)
+    expect(await afterward.jobs.wait(id)).toMatchObject({ state: 'completed', attemptsMade: 1 })
   })
 })

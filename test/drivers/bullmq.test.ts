@@ -6,15 +6,20 @@ import * as root from '@afterward/core'
 import { createAfterward, defineTask } from '@afterward/core'
 import * as entry from '@afterward/core/bullmq'
 import { bullmq } from '@afterward/core/bullmq'
-import { driverConformance, scheduleConformance } from '@afterward/core/testing'
+import { driverConformance, scheduleConformance } from '@afterward/core/conformance'
 import { instance, silentLogger } from '../support/afterward.js'
 import { redisUrl, uniqueQueueName } from '../support/redis.js'
+import { limitConformance } from './limits.js'
 import { retentionSuite } from './retention.js'
 
 // A unique key prefix per driver keeps every test's queues, jobs and indexes apart.
 driverConformance({
   name: 'bullmq',
   makeDriver: () => bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw') }),
+})
+limitConformance('bullmq', {
+  kind: 'bullmq',
+  options: () => ({ connection: redisUrl, prefix: uniqueQueueName('aw') }),
 })
 
 {

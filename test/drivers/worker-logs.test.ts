@@ -138,7 +138,14 @@ describe('worker logs and ctx', () => {
       attempt: 1,
       requestId: 'req-ctx',
     })
-    expect(Object.keys(spread).sort()).toEqual(['defer', 'job', 'log', 'now', 'signal'])
+    expect(Object.keys(spread).sort()).toEqual([
+      'defer',
+      'job',
+      'log',
+      'now',
+      'retryAfter',
+      'signal',
+    ])
     expect(spread.signal).toBeInstanceOf(AbortSignal)
     expect(spread.now).toBe(7)
   })

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import type { Express, NextFunction, Request, Response } from 'express'
 import { afterwardMiddleware, deferOptions } from '@afterward/express'
-import type { HttpAdapter } from '@afterward/core/testing'
+import type { HttpAdapter } from '@afterward/core/conformance'
 
 type ExpressFactory = (() => Express) & {
   json(): (req: Request, res: Response, next: NextFunction) => void

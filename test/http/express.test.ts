@@ -1,5 +1,5 @@
 import express from 'express'
-import { httpAdapterConformance } from '@afterward/core/testing'
+import { httpAdapterConformance } from '@afterward/core/conformance'
 import { conformance } from './drivers.js'
 import { expressAdapter } from './express-adapter.js'
 

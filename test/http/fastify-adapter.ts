@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
 import Fastify from 'fastify'
 import afterwardPlugin from '@afterward/fastify'
-import type { HttpAdapter } from '@afterward/core/testing'
+import type { HttpAdapter } from '@afterward/core/conformance'
 
 export const fastifyAdapter: HttpAdapter = {
   name: 'fastify',

@@ -1,4 +1,4 @@
-import { httpAdapterConformance } from '@afterward/core/testing'
+import { httpAdapterConformance } from '@afterward/core/conformance'
 import { conformance } from './drivers.js'
 import { fastifyAdapter } from './fastify-adapter.js'
 

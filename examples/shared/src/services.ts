@@ -5,6 +5,7 @@ import {
   memory,
   type Afterward,
   type ContextProvider,
+  type Driver,
   type MemoryDriver,
   type Worker,
 } from '@afterward/core'
@@ -39,17 +40,25 @@ export interface Services {
  * const services = await createServices(loadSettings())
  * await services.startWorker()
  */
-export async function createServices(settings: Settings, logger?: Logger): Promise<Services> {
+export async function createServices(
+  settings: Settings,
+  logger?: Logger,
+  options: { driver?: Driver } = {},
+): Promise<Services> {
   const db = await openDatabase(settings)
   const mailer = createMailer(settings)
-  const memoryDriver = settings.redisUrl === undefined ? memory() : undefined
+  const memoryDriver =
+    options.driver === undefined && settings.redisUrl === undefined ? memory() : undefined
   const mail: ContextProvider<Mailer> = { acquire: () => mailer }
   // Jobs deferred in a transaction (`deferIn`) wait in its outbox table until the worker's relay
   // moves them: woken by LISTEN/NOTIFY on PostgreSQL, by polling on PGlite.
   const outbox = prismaOutbox(db.prisma, { listen: settings.databaseUrl, pollInterval: 100 })
   const afterward = createAfterward({
     tasks: [...tasks, dailyDigest(settings.digestEvery)],
-    driver: outbox.driver(memoryDriver ?? bullmq({ connection: settings.redisUrl! })),
+    // `options.driver` is for tests: testDriver() from @afterward/core/testing.
+    driver: outbox.driver(
+      options.driver ?? memoryDriver ?? bullmq({ connection: settings.redisUrl! }),
+    ),
     // The HTTP app keeps using the client: the database is closed by close() below.
     context: {
       db: prismaContext(db.prisma, { poolSize: db.poolSize, disconnectOnClose: false }),
@@ -65,7 +74,7 @@ export async function createServices(settings: Settings, logger?: Logger): Promi
     afterward,
     memoryDriver,
     describe: () => [
-      `queue:    ${memoryDriver ? 'memory() driver (in this process, not durable)' : `BullMQ on ${redactUrl(settings.redisUrl!)}`}` +
+      `queue:    ${memoryDriver ? 'memory() driver (in this process, not durable)' : options.driver ? `${options.driver.name} driver` : `BullMQ on ${redactUrl(settings.redisUrl!)}`}` +
         (workerStarted ? ', worker in this process' : ', no worker in this process'),
       `database: ${db.description}`,
       `mail:     ${mailer.description}`,

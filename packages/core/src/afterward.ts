@@ -136,7 +136,6 @@ export function createAfterward(options: AfterwardOptions): Afterward {
     maxInputBytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
     instrumentation: composeInstrumentation(options.instrumentation, log),
   })
-  if (runtime.schedules.length > 0) scheduler(runtime)
   let closing: Promise<void> | undefined
 
   return {
@@ -190,7 +189,7 @@ function scheduler(runtime: Runtime): NonNullable<Driver['scheduler']> {
   const found = runtime.driver.scheduler
   if (!found) {
     throw configError(
-      `the ${runtime.driver.name} driver cannot run schedules (it has no scheduler); use memory() or bullmq()`,
+      `the ${runtime.driver.name} driver cannot run schedules (it has no scheduler); use memory() or bullmq() to run them`,
     )
   }
   return found
@@ -210,7 +209,7 @@ function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; d
     if (typeof provider?.acquire !== 'function') {
       throw configError(`context.${name} must be a context provider with an acquire(job) function`)
     }
-    if (['job', 'signal', 'log', 'defer'].includes(name)) {
+    if (['job', 'signal', 'log', 'defer', 'retryAfter'].includes(name)) {
       throw configError(`context.${name} would hide ctx.${name}; choose another name`)
     }
   }

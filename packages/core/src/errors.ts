@@ -33,6 +33,10 @@ export const ErrorCode = {
   WAIT_TIMEOUT: 'AFTERWARD_WAIT_TIMEOUT',
   /** A task's `schedule` is invalid: bad cron, unknown time zone, `every` under 1 s, duplicate id, or an input the schema refuses. */
   SCHEDULE_INVALID: 'AFTERWARD_SCHEDULE_INVALID',
+  /** A task's `limit.key` or `rate.key` function threw or returned no string: the job fails. */
+  LIMIT_KEY_INVALID: 'AFTERWARD_LIMIT_KEY_INVALID',
+  /** A task asked to run again later without spending an attempt (`ctx.retryAfter`). */
+  RETRY_AFTER: 'AFTERWARD_RETRY_AFTER',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
@@ -134,6 +138,31 @@ export class AfterwardEnqueueError extends AfterwardError {
 export class PermanentError extends AfterwardError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.PERMANENT, message, { cause: options?.cause })
+  }
+}
+
+/**
+ * Throw from a task (or call `ctx.retryAfter(ms)`) when an upstream says "not now" (an HTTP 429
+ * with `Retry-After`): the job waits `ms` and runs again, without spending an attempt.
+ *
+ * @example
+ * if (res.status === 429) throw new RetryAfterError(Number(res.headers.get('retry-after')) * 1_000)
+ */
+export class RetryAfterError extends AfterwardError {
+  /** How long the job waits before it runs again, in ms. */
+  readonly ms: number
+
+  constructor(ms: number, message?: string, options?: { cause?: unknown }) {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new AfterwardError(
+        ErrorCode.CONFIG_INVALID,
+        `retryAfter(ms): ms must be a finite number >= 0 (got ${String(ms)}).`,
+      )
+    }
+    super(ErrorCode.RETRY_AFTER, message ?? `Asked to run again in ${ms} ms.`, {
+      cause: options?.cause,
+    })
+    this.ms = ms
   }
 }
 

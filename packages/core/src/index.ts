@@ -52,6 +52,9 @@ export type {
   JobListQuery,
   JobRecord,
   JobState,
+  LimitDecision,
+  Limiter,
+  LimitRequest,
   Producer,
   QueueJobCounts,
   JobSchedule,
@@ -70,7 +73,9 @@ export {
   AfterwardInputError,
   ErrorCode,
   PermanentError,
+  RetryAfterError,
 } from './errors.js'
+export type { ConcurrencyLimit, RateLimit } from './limits.js'
 export type { JsonValue } from './json.js'
 export { memory } from './drivers/memory.js'
 export type { MemoryDriver, MemoryDriverOptions } from './drivers/memory.js'

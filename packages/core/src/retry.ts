@@ -2,7 +2,7 @@
 // decision out (memory-consumer.ts schedules or finishes, the BullMQ consumer throws the error
 // BullMQ needs).
 import type { AttemptEnd, DeliveredJob } from './driver.js'
-import { AfterwardError } from './errors.js'
+import { AfterwardError, RetryAfterError } from './errors.js'
 import { backoffDelay } from './options.js'
 
 export const COMPLETED: AttemptEnd = Object.freeze({ type: 'completed' })
@@ -18,6 +18,8 @@ export function afterFailure(
   error: Error,
   job: Pick<DeliveredJob, 'attempt' | 'options'>,
 ): AttemptEnd {
+  if (error instanceof RetryAfterError)
+    return { type: 'wait', delay: error.ms, reason: 'retry-after' }
   if (isRetryable(error) && job.attempt < job.options.attempts) {
     return { type: 'retry', error, delay: backoffDelay(job.options.backoff, job.attempt) }
   }

@@ -5,7 +5,7 @@ import type { DeliveredJob } from './driver.js'
 import type { AnyTask, JobMeta, TaskContext } from './task.js'
 import type { Runtime } from './runtime.js'
 import { RequeueJob } from './driver.js'
-import { AfterwardError, ErrorCode, toError } from './errors.js'
+import { AfterwardError, ErrorCode, RetryAfterError, toError } from './errors.js'
 import { FollowUps } from './follow-ups.js'
 import { validateForRun } from './validate.js'
 
@@ -22,6 +22,8 @@ export interface AttemptInput {
   log: () => Logger
   /** Aborted by the worker when it gives up waiting at shutdown; by the attempt at its timeout. */
   abort: AttemptAbort
+  /** When the task's limits granted the start (the limiter's clock); else now. */
+  startedAt?: number | undefined
 }
 
 /**
@@ -55,6 +57,7 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
     requestId: job.requestId,
     key: job.options.key,
     createdAt: new Date(job.createdAt),
+    startedAt: new Date(input.startedAt ?? Date.now()),
     trace: job.trace,
     schedule: job.schedule && { id: job.schedule.id, tick: new Date(job.schedule.tick) },
   }
@@ -95,6 +98,7 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
         return log()
       },
       defer: followUps.defer.bind(followUps),
+      retryAfter,
     } as TaskContext
     for (const { name, value } of acquired) (ctx as Record<string, unknown>)[name] = value
     const result: unknown = task.run(value, ctx)
@@ -155,6 +159,10 @@ function releaseLate(
     },
     () => undefined,
   )
+}
+
+function retryAfter(ms: number): never {
+  throw new RetryAfterError(ms)
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

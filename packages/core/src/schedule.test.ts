@@ -8,6 +8,9 @@ import { AfterwardError, ErrorCode } from './errors.js'
 import { nextCronTick, nextEveryTick } from './schedule.js'
 import { defineTask } from './task.js'
 import type { Driver } from './driver.js'
+import { pino } from 'pino'
+
+const silent = pino({ level: 'silent' })
 
 const run = (): undefined => undefined
 
@@ -150,15 +153,18 @@ describe('createAfterward with schedules', () => {
     )
   })
 
-  it('refuses a driver without a scheduler with AFTERWARD_CONFIG_INVALID', () => {
+  it('on a driver without a scheduler, schedules.sync() and list() reject with AFTERWARD_CONFIG_INVALID', async () => {
     const { scheduler: _none, ...rest } = memory()
     const task = defineTask({ name: 'tick', schedule: { every: 60_000 }, run })
-    expect(() => createAfterward({ tasks: [task], driver: rest as Driver })).toThrow(
-      expect.objectContaining({
-        code: ErrorCode.CONFIG_INVALID,
-        message: expect.stringMatching(/cannot run schedules/),
-      }),
-    )
+    // The instance itself works (a test driver runs the task when a test defers it).
+    const afterward = createAfterward({ tasks: [task], driver: rest as Driver, logger: silent })
+    const refused = expect.objectContaining({
+      code: ErrorCode.CONFIG_INVALID,
+      message: expect.stringMatching(/cannot run schedules/),
+    })
+    await expect(afterward.schedules.sync()).rejects.toEqual(refused)
+    await expect(afterward.schedules.list()).rejects.toEqual(refused)
+    await afterward.close()
   })
 })
 

@@ -4,6 +4,7 @@ import type { JobOptions, Priority, RetryOptions } from './options.js'
 import { AfterwardError, ErrorCode } from './errors.js'
 import { checkQueueName } from './options.js'
 import { checkSchedules, type ScheduleOptions, type ScheduleSpec } from './schedule.js'
+import { checkLimits, type ConcurrencyLimit, type RateLimit } from './limits.js'
 
 /**
  * Declaration-merging hook that types `ctx` in every task from your context providers.
@@ -39,6 +40,11 @@ export interface JobMeta {
   requestId: string | undefined
   key: string | undefined
   createdAt: Date
+  /**
+   * When this attempt started: for a task with a `limit` or `rate`, the time its limits let it
+   * start, on the limiter's clock (Redis or PostgreSQL server time with bullmq()).
+   */
+  startedAt: Date
   /** W3C trace context carried from the request (`traceparent`, `tracestate`), if any. */
   trace: Record<string, string> | undefined
   /** Set when a schedule created the job: the schedule's id and the tick this run is for. */
@@ -87,6 +93,11 @@ export type TaskContext<C = RegisteredContext> = C & {
   log: Logger
   /** Defers a follow-up job, enqueued only if this task succeeds. */
   defer: DeferFn
+  /**
+   * Ends this run and runs the job again in `ms`, without spending an attempt (an upstream
+   * answered 429). Throws a `RetryAfterError`; `throw new RetryAfterError(ms)` does the same.
+   */
+  retryAfter(ms: number): never
 }
 
 /**
@@ -122,6 +133,10 @@ export interface TaskOptions {
 interface TaskDefinitionBase<O, C> extends TaskOptions {
   /** Unique name; it is stored with each job, so renaming a task strands its queued jobs. */
   name: string
+  /** Jobs of this task running at once across every worker, per task or per key. @defaultValue no limit */
+  limit?: ConcurrencyLimit<O>
+  /** Jobs of this task starting per window across every worker, per task or per key. @defaultValue no limit */
+  rate?: RateLimit<O>
   /** The task's work. Annotate `ctx: TaskContext<MyContext>` to type the context values. */
   run(input: O, ctx: TaskContext<C>): unknown
 }
@@ -143,6 +158,8 @@ export interface Task<I = unknown, O = I> extends TaskOptions {
   readonly input: StandardSchemaV1<I, O> | undefined
   /** The task's schedules, checked, with defaults applied; empty when it has none. */
   readonly schedules: readonly ScheduleSpec[]
+  readonly limit?: ConcurrencyLimit<O>
+  readonly rate?: RateLimit<O>
   run(input: O, ctx: TaskContext): unknown
   /** Type carrier only; never set at run time. */
   readonly '~types'?: { input: I; output: O }
@@ -204,6 +221,7 @@ export function defineTask(
     )
   }
   if (definition.queue !== undefined) checkQueueName(definition.queue)
+  checkLimits(name, definition.limit, definition.rate)
   const schedules = Object.freeze(checkSchedules(name, definition.schedule, input))
   return Object.freeze({ ...definition, input, schedules })
 }

@@ -2,15 +2,25 @@ import type { Logger } from 'pino'
 import type { ContextProvider, TaskOutcome } from './context.js'
 import type { AttemptEnd, Consumer, DeliveredJob, StallOptions } from './driver.js'
 import type { Runtime } from './runtime.js'
+import type { ComposedInstrumentation } from './instrumentation.js'
+import type { AnyTask } from './task.js'
 import { AttemptAbort } from './attempt-abort.js'
 import { RequeueJob } from './driver.js'
 import { AfterwardError, ErrorCode, toError } from './errors.js'
 import { lazyJobLogger } from './logger.js'
 import { COMPLETED, REQUEUE, afterFailure } from './retry.js'
+import { enterLimits, hasLimits, type GateResult } from './limit-gate.js'
 import { runAttempt, type ProviderList } from './run-attempt.js'
-import type { AnyTask } from './task.js'
 import { jobEvent } from './runtime.js'
 import { syncSchedules } from './schedule-sync.js'
+
+/** How a job passed its task's limits: the slot to leave after, or why it may not run. */
+interface Pass {
+  gate: GateResult | undefined
+  refused: AfterwardError | undefined
+}
+
+type AttemptWrap = NonNullable<ComposedInstrumentation['attempt']>
 
 /** Options of `afterward.worker()`. */
 export interface WorkerOptions {
@@ -114,8 +124,14 @@ export class Worker {
     const { log, providers, driver } = this.#runtime
     try {
       // The code is the source of truth for schedules: each worker start reconciles them.
-      if (driver.scheduler)
+      if (driver.scheduler) {
         await syncSchedules(driver.scheduler, this.#runtime.schedules, false, log)
+      } else if (this.#runtime.schedules.length > 0) {
+        log.warn(
+          { driver: driver.name, schedules: this.#runtime.schedules.map((s) => s.key) },
+          'this driver cannot run schedules: scheduled tasks run only when deferred',
+        )
+      }
       for (const [name, provider] of Object.entries(providers)) {
         try {
           // Providers size pools for every job that may run at once, across all queues.
@@ -132,16 +148,20 @@ export class Worker {
           )
         }
       }
+      const limited = [...this.#runtime.registry.values()].find(hasLimits)
+      if (limited !== undefined && driver.limiter === undefined) {
+        throw new AfterwardError(
+          ErrorCode.CONFIG_INVALID,
+          `worker: task '${limited.name}' has a limit or rate, and the ${driver.name} driver cannot enforce limits. Use memory() or bullmq().`,
+        )
+      }
       const wrap = this.#runtime.instrumentation?.attempt
       this.#consumer = driver.consume({
         queues: this.queues,
         concurrency: this.concurrency,
         stall: this.#stall,
         log,
-        handle:
-          wrap === undefined
-            ? (job) => this.#handle(job)
-            : (job) => wrap(job, () => this.#handle(job)),
+        handle: (job) => this.#take(job, wrap),
       })
       await this.#consumer.start()
     } catch (err) {
@@ -207,12 +227,15 @@ export class Worker {
     this.#setupDone = []
   }
 
-  async #handle(job: DeliveredJob): Promise<AttemptEnd> {
-    const { registry, log: rootLog, events } = this.#runtime
+  /**
+   * Takes one delivered job: passes the task's limits first (a job held back never started, so
+   * it gets no `started` event and no instrumentation span), then runs the attempt.
+   */
+  async #take(job: DeliveredJob, wrap: AttemptWrap | undefined): Promise<AttemptEnd> {
+    const task = this.#runtime.registry.get(job.task)
     // Per-job lines are debug: the child logger is made only if a line is written or the task
     // reads ctx.log.
-    const log = lazyJobLogger(rootLog, job)
-    const task = registry.get(job.task)
+    const log = lazyJobLogger(this.#runtime.log, job)
     // A skipped run reports nothing: it did not start. It completes, so its schedule goes on.
     // Only a tick's first delivery is checked: a retry or a redelivery of a run always runs.
     const { schedule } = job
@@ -224,12 +247,40 @@ export class Worker {
       )
       return COMPLETED
     }
+    let pass: Pass = { gate: undefined, refused: undefined }
+    if (task !== undefined && hasLimits(task)) {
+      const { limiter } = this.#runtime.driver
+      try {
+        const gate = await enterLimits(task, job, limiter, this.#stall.lockDuration, log)
+        if (gate.type === 'held') return this.#held(job, gate.delay, 'held back by a limit', log)
+        pass = { gate, refused: undefined }
+      } catch (err) {
+        if (!(err instanceof AfterwardError) || err.retryable) {
+          // The limiter was unreachable: ask again later rather than spend an attempt.
+          log().warn({ err }, 'could not check the task limits; will ask again')
+          return this.#held(job, 1_000, 'limits unknown', log)
+        }
+        pass = { gate: undefined, refused: err } // a key function that failed: the job fails
+      }
+    }
+    if (wrap === undefined) return this.#handle(job, task, pass, log)
+    return wrap(job, () => this.#handle(job, task, pass, log))
+  }
+
+  async #handle(
+    job: DeliveredJob,
+    task: AnyTask | undefined,
+    { gate, refused }: Pass,
+    log: () => Logger,
+  ): Promise<AttemptEnd> {
+    const { events, log: rootLog } = this.#runtime
     const started = performance.now()
     if (events.has('started')) {
       // A scheduled run waits from its tick: its job was planned long before it was due.
-      const since = schedule?.tick ?? job.createdAt
+      const since = job.schedule?.tick ?? job.createdAt
       events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - since })
     }
+    if (refused !== undefined) return this.#ended(job, afterFailure(refused, job), started, log)
     if (!task) {
       const error = new AfterwardError(
         ErrorCode.UNKNOWN_TASK,
@@ -249,9 +300,11 @@ export class Worker {
         runtime: this.#runtime,
         log,
         abort,
+        startedAt: gate?.type === 'entered' ? gate.startedAt : undefined,
       })
     } finally {
       this.#active.delete(abort)
+      if (gate?.type === 'entered') await gate.leave()
     }
     if (outcome.status === 'success') return this.#ended(job, COMPLETED, started, log)
     if (outcome.status === 'shutdown') return this.#ended(job, REQUEUE, started, log)
@@ -278,6 +331,12 @@ export class Worker {
       )
       return true
     }
+  }
+
+  /** A job that may not start yet: back to its queue for `delay` ms, its attempt unspent. */
+  #held(job: DeliveredJob, delay: number, why: string, log: () => Logger): AttemptEnd {
+    if (this.#runtime.log.isLevelEnabled('debug')) log().debug({ delayMs: delay }, `job ${why}`)
+    return { type: 'wait', delay, reason: 'limit' }
   }
 
   /** Logs and reports how an attempt ended, and hands the end to the driver. */
@@ -308,6 +367,15 @@ export class Worker {
         log().error({ err: end.error, ms, attempts }, 'job failed for good')
         if (events.has('failed')) {
           events.emit('failed', { ...jobEvent(job, job.attempt), durationMs, error: end.error })
+        }
+        break
+      case 'wait':
+        log().info(
+          { ms, delayMs: end.delay },
+          'job handed back to its queue: it asked to retry later',
+        )
+        if (events.has('handed-back')) {
+          events.emit('handed-back', { ...jobEvent(job, job.attempt), durationMs })
         }
         break
       case 'requeue':

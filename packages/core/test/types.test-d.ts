@@ -147,3 +147,30 @@ describe('schedules', () => {
     expectTypeOf(afterward.schedules.list).returns.resolves.items.toHaveProperty('nextRunAt')
   })
 })
+
+describe('limits', () => {
+  it('types limit and rate keys from the input, and ctx.retryAfter as never returning', () => {
+    defineTask({
+      name: 'keyed',
+      input: z.object({ tenantId: z.string() }),
+      limit: {
+        concurrency: 1,
+        key: (input) => {
+          expectTypeOf(input).toEqualTypeOf<{ tenantId: string }>()
+          return input.tenantId
+        },
+      },
+      rate: { max: 10, per: 1_000, key: (input) => input.tenantId },
+      run(_input, ctx) {
+        expectTypeOf(ctx.retryAfter).returns.toBeNever()
+        expectTypeOf(ctx.job.startedAt).toEqualTypeOf<Date>()
+      },
+    })
+    defineTask({
+      name: 'untyped-key',
+      // @ts-expect-error a key function returns a string
+      limit: { concurrency: 1, key: (input: { n: number }) => input.n },
+      run: (_input: { n: number }) => undefined,
+    })
+  })
+})

@@ -92,6 +92,7 @@ export function outcomeOf(end: AttemptEnd): string {
     case 'failed':
       return 'failed'
     case 'requeue':
+    case 'wait':
       return 'handed-back'
   }
 }

@@ -74,6 +74,7 @@ export function outboxDriver(
     name: inner.name,
     durable: inner.durable,
     scheduler: inner.scheduler,
+    limiter: inner.limiter,
     outbox: { producerIn: transactionProducer },
     enqueue: (records, signal) => inner.enqueue(records, signal),
     get,

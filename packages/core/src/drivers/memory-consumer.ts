@@ -125,6 +125,12 @@ export class MemoryConsumer implements Consumer {
       case 'requeue':
         entry.attemptsMade--
         return this.#queues.makeWaiting(entry)
+      case 'wait':
+        // Held back by a limit, or asked to retry later: neither counts as an attempt or a run.
+        entry.attemptsMade--
+        entry.deliveries--
+        this.#queues.schedule(entry, end.delay)
+        return
       case 'retry':
         entry.lastError = errorInfo(end.error)
         this.#queues.schedule(entry, end.delay)

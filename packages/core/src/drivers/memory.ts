@@ -5,6 +5,7 @@ import { type Entry, info } from './memory-entry.js'
 import { Fifo, PriorityLanes } from './memory-lanes.js'
 import { MemoryConsumer, type MemoryQueues } from './memory-consumer.js'
 import { MemoryScheduler } from './memory-scheduler.js'
+import { memoryLimiter } from './memory-limiter.js'
 
 /** Options of `memory()`. */
 export interface MemoryDriverOptions {
@@ -179,6 +180,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     name: 'memory',
     durable: false,
     scheduler,
+    limiter: memoryLimiter(),
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The memory driver is closed.')

@@ -41,7 +41,7 @@ export interface DriverConformanceOptions {
  *
  * @example
  * // my-driver.test.ts
- * import { driverConformance } from '@afterward/core/testing'
+ * import { driverConformance } from '@afterward/core/conformance'
  * driverConformance({ name: 'my driver', makeDriver: () => myDriver({ prefix: randomUUID() }) })
  */
 export function driverConformance({ name, makeDriver }: DriverConformanceOptions): void {

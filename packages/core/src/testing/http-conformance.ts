@@ -145,7 +145,7 @@ function capturingLogger(): { logger: pino.Logger; lines: Record<string, unknown
  * @example
  * // koa.test.ts
  * import { memory } from '@afterward/core'
- * import { httpAdapterConformance } from '@afterward/core/testing'
+ * import { httpAdapterConformance } from '@afterward/core/conformance'
  * httpAdapterConformance({ adapter: koaAdapter, drivers: [{ name: 'memory', make: () => memory() }] })
  */
 export function httpAdapterConformance(options: HttpAdapterConformanceOptions): void {

@@ -1,24 +1,8 @@
-// `@afterward/core/testing`: the conformance suites that memory(), bullmq(), @afterward/fastify and
-// @afterward/express pass, for a third-party driver or HTTP adapter to prove itself with. They
-// register vitest tests, so vitest (and zod and valibot, which their tasks validate with) must be
-// installed where they run.
-export { driverConformance } from './driver-conformance.js'
-export type { DriverConformanceOptions } from './driver-conformance.js'
-export { scheduleConformance } from './schedule-conformance.js'
-export type { ScheduleConformanceOptions } from './schedule-conformance.js'
-export { httpAdapterConformance } from './http-conformance.js'
-export type {
-  DriverUnderTest,
-  HttpAdapterConformanceOptions,
-  NotePrismaClient,
-  PrivateRedisServer,
-  TestDatabaseHandle,
-} from './http-conformance.js'
-export type {
-  HttpAdapter,
-  ServeOptions,
-  TestReply,
-  TestRoute,
-  TestRouteContext,
-  TestServer,
-} from './http-test-adapter.js'
+// `@afterward/core/testing`: helpers for users' own tests (`testDriver()`, see "Testing your
+// tasks" in the core README). Nothing here needs a test framework: it works under vitest,
+// node:test or any other runner. The conformance suites for driver and adapter authors, which
+// register vitest tests, are the separate entry `@afterward/core/conformance`.
+export { testDriver } from './test-driver.js'
+export type { TestDriver, TestDriverOptions } from './test-driver.js'
+export type { TestClock } from './test-clock.js'
+export type { DeferredExpectation, RecordedJob, RecordedJobFilter } from './assertions.js'

@@ -31,7 +31,7 @@ export class BullmqConsumer implements Consumer {
   }
 
   async start(): Promise<void> {
-    const { Worker, UnrecoverableError, WaitingError } = await import('bullmq')
+    const { Worker, UnrecoverableError, WaitingError, DelayedError } = await import('bullmq')
     const { queues, concurrency, prefix, handle, log, keepCompleted, keepFailed, stall } =
       this.#options
     const binding = (this.#binding = await this.#options.connect())
@@ -58,6 +58,15 @@ export class BullmqConsumer implements Consumer {
             return job.moveToWait(token).then(() => {
               throw new WaitingError()
             })
+          case 'wait':
+            // Held back by a limit, or asked to wait: delayed again without spending an attempt.
+            // BullMQ counts every start, so `held` tells the next run from one that was cut off.
+            return job
+              .updateData({ ...job.data, held: (job.data.held ?? 0) + 1 })
+              .then(() => job.moveToDelayed(Date.now() + end.delay, token))
+              .then(() => {
+                throw new DelayedError()
+              })
           case 'retry':
             throw new RetryLater(end.error, end.delay)
           case 'failed':

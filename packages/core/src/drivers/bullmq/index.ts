@@ -146,6 +146,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
     name: 'bullmq',
     durable: true,
     scheduler: bullmqScheduler(queue, store),
+    limiter: store.limiter,
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The bullmq driver is closed.')

@@ -13,6 +13,8 @@ export interface StoredData {
   requestId?: string | undefined
   options: StoredOptions
   trace?: Record<string, string> | undefined
+  /** Runs that a limit held back or that asked to wait (`ctx.retryAfter`): not cut-off runs. */
+  held?: number
   /** Set in the template of a job scheduler that Afterward created, and so in its jobs. */
   schedule?: ScheduleMark | undefined
 }
@@ -129,7 +131,7 @@ export function toDelivered(job: BullJobLike): DeliveredJob {
     trace: job.data.trace,
     attempt: job.attemptsMade + 1,
     // Taken more often than attempts were made: a run before this one was cut off.
-    redelivered: (job.attemptsStarted ?? 0) > job.attemptsMade + 1,
+    redelivered: (job.attemptsStarted ?? 0) > job.attemptsMade + 1 + (job.data.held ?? 0),
     schedule: scheduleOf(job),
   }
 }

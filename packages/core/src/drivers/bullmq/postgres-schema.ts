@@ -1,6 +1,7 @@
 // PostgreSQL options of bullmq() and the schema it needs: BullMQ's tables (BullMQ's migrator)
-// and Afterward's own two tables, all in one schema.
+// and Afterward's own tables (request index, queue names, task limits), all in one schema.
 import { AfterwardError, ErrorCode } from '../../errors.js'
+import { limitTables } from './limiter-postgres.js'
 
 /**
  * PostgreSQL connection of `bullmq()`: a URL (`postgres://user@host:5432/db`) or options.
@@ -96,6 +97,7 @@ function afterwardTables(quoted: string): string {
     CREATE INDEX IF NOT EXISTS afterward_request_jobs_created_at
       ON ${quoted}.afterward_request_jobs (created_at);
     CREATE TABLE IF NOT EXISTS ${quoted}.afterward_queues (name text PRIMARY KEY);
+    ${limitTables(quoted)}
     CREATE TABLE IF NOT EXISTS ${quoted}.afterward_schedule_generations (
       fingerprint text PRIMARY KEY,
       generation integer NOT NULL

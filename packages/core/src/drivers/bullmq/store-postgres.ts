@@ -3,6 +3,7 @@ import type { JobRecord } from '../../driver.js'
 import type { BackendStore, BullBinding, RequestMember } from './store.js'
 import { AfterwardError, ErrorCode } from '../../errors.js'
 import { pgConfig, prepareSchema, type ResolvedPostgres } from './postgres-schema.js'
+import { postgresLimiter } from './limiter-postgres.js'
 
 /** BullMQ's errors for a schema it cannot use: a configuration problem, not an outage. */
 const SCHEMA_ERRORS = new Set([
@@ -129,6 +130,7 @@ export function postgresStore(pg: ResolvedPostgres, requestIndexTtl: number): Ba
 
   return {
     label: 'PostgreSQL',
+    limiter: postgresLimiter((text, params) => query(text, params), pg.quoted),
     firstEventId: '0',
     prefix: undefined,
     connect,

@@ -18,6 +18,7 @@ import {
   type RedisClusterConnection,
   type RedisConnection,
 } from './connection.js'
+import { redisLimiter } from './limiter-redis.js'
 
 export interface RedisStoreOptions {
   connection: RedisConnection | RedisClusterConnection
@@ -99,6 +100,7 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
 
   return {
     label: 'Redis',
+    limiter: redisLimiter(redis, prefix),
     // Read the stream from its start: an event written between a caller's first look at the
     // job and the first XREAD would otherwise be missed.
     firstEventId: '0-0',

@@ -1,6 +1,6 @@
 // What the bullmq() driver needs from its backend besides BullMQ itself: Redis and PostgreSQL
 // each implement it (store-redis.ts, store-postgres.ts), so that index.ts stays one driver.
-import type { JobRecord } from '../../driver.js'
+import type { JobRecord, Limiter } from '../../driver.js'
 
 /** How to build BullMQ's `Queue`, `Worker` and `QueueEvents` on one backend. */
 export interface BullBinding {
@@ -62,6 +62,8 @@ export interface BackendStore {
   recordRun(slot: string, jobId: string): Promise<void>
   /** The job ids of the schedules' last runs, in the order of `slots`. */
   lastRuns(slots: readonly string[]): Promise<(string | undefined)[]>
+  /** Enforces task limits on this backend, through the store's own connection. */
+  readonly limiter: Limiter
   /** Releases the store's connections and every binding not yet released. */
   close(): Promise<void>
 }
