@@ -18,6 +18,8 @@ export interface Settings {
   mailFailures: number
   /** HTTP port. @defaultValue 3000 */
   port: number
+  /** Run the daily digest every this many ms instead of at 07:00 Berlin time. @defaultValue unset */
+  digestEvery: number | undefined
 }
 
 /**
@@ -40,6 +42,7 @@ export function loadSettings(
     inProcessWorker: env['WORKER'] !== 'separate',
     mailFailures: Number(blank(env['MAIL_FAILURES']) ?? 2),
     port: Number(blank(env['PORT']) ?? 3000),
+    digestEvery: blank(env['DIGEST_EVERY']) === undefined ? undefined : Number(env['DIGEST_EVERY']),
     ...overrides,
   }
 }
