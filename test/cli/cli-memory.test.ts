@@ -198,6 +198,15 @@ describe.concurrent(
       })
     })
 
+    it('schedules: none synced in this app, exit 1 and how schedules get there', async () => {
+      const result = await afterward(['schedules'], app)
+      expect(result).toMatchObject({ code: 1, stdout: '' })
+      expect(result.stderr).toMatch(/^No schedules: no task with a `schedule` has been synced/)
+      const scripted = await afterward(['schedules', '--json'], app)
+      expect(scripted.code).toBe(1)
+      expect(json(scripted)).toEqual({ schedules: [] })
+    })
+
     it('finds no instance without a config or a broker URL, and refuses a config that exports none', async () => {
       const empty = await afterward(['list'], { cwd: join(fixtures, '..') })
       expect(empty.code).toBe(2)

@@ -1,12 +1,13 @@
 // The driver suite on BullMQ's PostgreSQL backend, plus what only PostgreSQL has: its options,
 // migrations and an unreachable server. One database for this file (NOTIFY channels are
 // per database), one schema per driver (as a key prefix per driver on Redis).
+import { Queue, createPostgresBackend } from 'bullmq'
 import pg from 'pg'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ErrorCode, defineTask } from '@afterward/core'
 import { bullmq, migrateBullmqPostgres } from '@afterward/core/bullmq'
-import { driverConformance } from '@afterward/core/conformance'
+import { driverConformance, scheduleConformance } from '@afterward/core/conformance'
 import type { AfterwardError } from '@afterward/core'
 import { expectFastEnqueueFailure, instance, thrown } from '../support/afterward.js'
 import { createTestDatabase, type TestDatabase } from '../support/pg.js'
@@ -28,6 +29,38 @@ driverConformance({
   // BullMQ's PostgreSQL backend drops a job's stacks when it is retried.
   errorsKeptOnRetry: false,
 })
+
+{
+  let shared = ''
+  /** A BullMQ queue of another application, in the same schema. */
+  const theirs = () =>
+    new Queue(
+      'default',
+      { connection: { connectionString: db.url, schema: shared } } as never,
+      createPostgresBackend as never,
+    )
+  scheduleConformance({
+    name: 'bullmq on PostgreSQL',
+    makeNamespace: () => {
+      shared = schema()
+      return () => bullmq({ postgres: { connectionString: db.url, schema: shared, max: 4 } })
+    },
+    foreign: {
+      async create() {
+        await migrateBullmqPostgres({ connectionString: db.url, schema: shared })
+        const queue = theirs()
+        await queue.upsertJobScheduler('their-report', { every: 60_000 }, { name: 'report' })
+        await queue.close()
+      },
+      async exists() {
+        const queue = theirs()
+        const found = await queue.getJobScheduler('their-report')
+        await queue.close()
+        return found !== undefined
+      },
+    },
+  })
+}
 
 limitConformance('bullmq on PostgreSQL', {
   kind: 'bullmq',

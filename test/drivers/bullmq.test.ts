@@ -6,7 +6,7 @@ import * as root from '@afterward/core'
 import { createAfterward, defineTask } from '@afterward/core'
 import * as entry from '@afterward/core/bullmq'
 import { bullmq } from '@afterward/core/bullmq'
-import { driverConformance } from '@afterward/core/conformance'
+import { driverConformance, scheduleConformance } from '@afterward/core/conformance'
 import { instance, silentLogger } from '../support/afterward.js'
 import { redisUrl, uniqueQueueName } from '../support/redis.js'
 import { limitConformance } from './limits.js'
@@ -21,6 +21,34 @@ limitConformance('bullmq', {
   kind: 'bullmq',
   options: () => ({ connection: redisUrl, prefix: uniqueQueueName('aw') }),
 })
+
+{
+  let prefix = ''
+  scheduleConformance({
+    name: 'bullmq on Redis',
+    makeNamespace: () => {
+      prefix = uniqueQueueName('aw')
+      return () => bullmq({ connection: redisUrl, prefix })
+    },
+    foreign: {
+      async create() {
+        const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+        const queue = new Queue('default', { connection, prefix })
+        await queue.upsertJobScheduler('their-report', { every: 60_000 }, { name: 'report' })
+        await queue.close()
+        await connection.quit()
+      },
+      async exists() {
+        const connection = new Redis(redisUrl, { maxRetriesPerRequest: null })
+        const queue = new Queue('default', { connection, prefix })
+        const found = await queue.getJobScheduler('their-report')
+        await queue.close()
+        await connection.quit()
+        return found !== undefined
+      },
+    },
+  })
+}
 
 retentionSuite('bullmq on Redis', (keep) =>
   bullmq({ connection: redisUrl, prefix: uniqueQueueName('aw'), ...keep }),

@@ -51,6 +51,8 @@ describe.concurrent.each(['fastify-signup', 'express-signup'])('pnpm demo (%s)',
     expect(output).toContain('✓ welcome email retried and delivered')
     expect(output).toContain('✓ deduplicated: 2 jobs deferred, 0 stored')
     expect(output).toMatch(/→ 502 .*\n.*\n {3}✓ its job was dropped/)
+    expect(output).toMatch(/send-daily-digest +completed after 3 attempts/)
+    expect(output).toContain('✓ one digest email in the mailbox')
     expect(output).not.toContain('✗')
     expect(output).toMatch(
       /✓ the dashboard shows them at \/afterward\/requests\/.*\(200; 401 without the password\)/,
@@ -68,6 +70,7 @@ describe.concurrent.each(['fastify-signup', 'express-signup'])('pnpm demo (%s)',
     const mailbox = join(cwd, '.demo/demo/mailbox')
     const mails = readdirSync(mailbox).map((name) => readFileSync(join(mailbox, name), 'utf8'))
     expect(mails.map((mail) => /^Subject: (.*)$/m.exec(mail)?.[1]).sort()).toEqual([
+      'Daily digest: 1 new signup',
       'Order order-1001 confirmed',
       'Welcome, Ada!',
     ])

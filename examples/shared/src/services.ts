@@ -15,7 +15,7 @@ import type { Logger } from 'pino'
 import { WORKER_CONCURRENCY, openDatabase, type Database } from './database.js'
 import { createMailer, type Mailer } from './mailer.js'
 import type { Settings } from './settings.js'
-import { tasks } from './tasks.js'
+import { dailyDigest, tasks } from './tasks.js'
 
 /** What `createServices` returns. */
 export interface Services {
@@ -54,7 +54,7 @@ export async function createServices(
   // moves them: woken by LISTEN/NOTIFY on PostgreSQL, by polling on PGlite.
   const outbox = prismaOutbox(db.prisma, { listen: settings.databaseUrl, pollInterval: 100 })
   const afterward = createAfterward({
-    tasks,
+    tasks: [...tasks, dailyDigest(settings.digestEvery)],
     // `options.driver` is for tests: testDriver() from @afterward/core/testing.
     driver: outbox.driver(
       options.driver ?? memoryDriver ?? bullmq({ connection: settings.redisUrl! }),

@@ -24,6 +24,8 @@ export interface Settings {
    * random password per start (printed in the banner) unless `DASHBOARD_PASSWORD` is set
    */
   dashboard: { username: string; password: string }
+  /** Run the daily digest every this many ms instead of at 07:00 Berlin time. @defaultValue unset */
+  digestEvery: number | undefined
 }
 
 /**
@@ -50,6 +52,7 @@ export function loadSettings(
       username: blank(env['DASHBOARD_USER']) ?? 'admin',
       password: blank(env['DASHBOARD_PASSWORD']) ?? randomBytes(12).toString('base64url'),
     },
+    digestEvery: blank(env['DIGEST_EVERY']) === undefined ? undefined : Number(env['DIGEST_EVERY']),
     ...overrides,
   }
 }

@@ -84,5 +84,46 @@ export const sendRefundEmail = defineTask({
   },
 })
 
-/** Every task, for `createAfterward({ tasks })`. */
+const DAY_MS = 24 * 60 * 60 * 1_000
+
+/**
+ * The team's daily digest: the signups of the day, every morning at 07:00 Berlin time, as one
+ * email (none on a day without signups). A schedule's run is an ordinary job: it retries, gets
+ * `ctx.db` and `ctx.mail`, and knows its tick (`ctx.job.schedule.tick`), which bounds the period
+ * it reports on, so that a late run still reports the right day. `every` (ms) replaces the cron
+ * schedule: `pnpm demo` runs it every second, with a period of one second.
+ */
+export function dailyDigest(every?: number) {
+  return defineTask({
+    name: 'send-daily-digest',
+    input: z.object({ to: z.email(), periodMs: z.number().int().positive() }),
+    retry: { attempts: 5, backoff: { type: 'exponential', delay: 200 } },
+    schedule:
+      every === undefined
+        ? {
+            id: 'daily',
+            cron: '0 7 * * *',
+            tz: 'Europe/Berlin',
+            input: { to: 'team@example.com', periodMs: DAY_MS },
+          }
+        : { id: 'daily', every, input: { to: 'team@example.com', periodMs: every } },
+    async run({ to, periodMs }, ctx: Ctx) {
+      const until = ctx.job.schedule?.tick ?? new Date()
+      const since = new Date(until.getTime() - periodMs)
+      const users = await ctx.db.user.findMany({
+        where: { createdAt: { gte: since, lt: until } },
+        orderBy: { id: 'asc' },
+      })
+      if (users.length === 0) return { sent: false }
+      const sentTo = await ctx.mail.send({
+        to,
+        subject: `Daily digest: ${users.length} new signup${users.length === 1 ? '' : 's'}`,
+        text: users.map((u) => `${u.name} <${u.email}>`).join('\n') + '\n',
+      })
+      return { sentTo }
+    },
+  })
+}
+
+/** The tasks that routes defer, for `createAfterward({ tasks })` (with the digest). */
 export const tasks = [sendWelcomeEmail, sendOrderConfirmation, reserveStock, sendRefundEmail]

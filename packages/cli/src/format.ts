@@ -114,8 +114,8 @@ export function lastError(job: JobInfo, max = 60): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text
 }
 
-/** A job as `--json` prints it: dates as ISO strings, absent values as null. */
-export function jobJson<J extends JobInfo>(job: J): Record<string, unknown> {
+/** A job (or schedule) as `--json` prints it: dates as ISO strings, absent values as null. */
+export function jobJson(job: object): Record<string, unknown> {
   return JSON.parse(JSON.stringify(job, (_key, value: unknown) => value ?? null)) as Record<
     string,
     unknown

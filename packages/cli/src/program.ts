@@ -13,6 +13,7 @@ import { removeCommand } from './commands/remove.js'
 import { requestCommand } from './commands/request.js'
 import { retryCommand, type RetryOptions } from './commands/retry.js'
 import { statsCommand } from './commands/stats.js'
+import { schedulesCommand } from './commands/schedules.js'
 import {
   dashboardCommand,
   PASSWORD_ENV,
@@ -151,6 +152,10 @@ export async function runCli(
       'per queue, jobs in each state; per task, live jobs and those finished in the last hour',
     )
     .action(run((ctx) => statsCommand(ctx)))
+  program
+    .command('schedules')
+    .description('the schedules in the broker: timing, next run, last run and its state')
+    .action(run((ctx) => schedulesCommand(ctx)))
   program
     .command('dashboard')
     .description('serve the dashboard (@afterward/dashboard) on its own port, until Ctrl-C')

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { ContextProviders } from './context.js'
-import type { Driver, EnqueueResult, JobDetail, JobInfo } from './driver.js'
+import type { Driver, EnqueueResult, JobDetail, JobInfo, ScheduleInfo } from './driver.js'
 import type { AfterwardEventName, AfterwardListener } from './events.js'
 import type { JobOptions } from './options.js'
 import type { AnyTask, DeferArgs, DeferredJob } from './task.js'
@@ -10,6 +10,11 @@ import { composeInstrumentation, type Instrumentation } from './instrumentation.
 import { defaultLogger } from './logger.js'
 import { compileRedact, type Redact } from './redact.js'
 import { Runtime } from './runtime.js'
+import {
+  syncSchedules,
+  type ScheduleSyncOptions,
+  type ScheduleSyncResult,
+} from './schedule-sync.js'
 import { DEFAULT_MAX_INPUT_BYTES } from './validate.js'
 import { Worker, type WorkerOptions } from './worker.js'
 
@@ -99,6 +104,18 @@ export interface Afterward {
     /** Deletes a job that is not running (`AFTERWARD_JOB_STATE_INVALID` for an active one). */
     remove(id: string): Promise<void>
   }
+  /**
+   * The tasks' schedules in the broker. `sync()` makes them match the code (a worker does it
+   * as it starts); `list()` shows each with its next run and its last run's state.
+   *
+   * @example
+   * await afterward.schedules.sync() // in a deploy script
+   * for (const s of await afterward.schedules.list()) console.log(s.key, s.nextRunAt, s.lastRun?.state)
+   */
+  readonly schedules: {
+    sync(options?: ScheduleSyncOptions): Promise<ScheduleSyncResult>
+    list(): Promise<ScheduleInfo[]>
+  }
   readonly tasks: ReadonlyMap<string, AnyTask>
   readonly driver: Driver
   readonly log: Logger
@@ -173,6 +190,16 @@ export function createAfterward(options: AfterwardOptions): Afterward {
       retry: async (id) => show(await driver.retry(id)),
       remove: (id) => driver.remove(id),
     },
+    schedules: {
+      async sync(syncOptions) {
+        const force = syncOptions?.force === true
+        return syncSchedules(scheduler(runtime), runtime.schedules, force, log)
+      },
+      async list() {
+        const states = await scheduler(runtime).list()
+        return states.map(({ hash: _hash, ...info }) => info)
+      },
+    },
     tasks: registry,
     driver,
     log: runtime.log,
@@ -186,6 +213,16 @@ export function createAfterward(options: AfterwardOptions): Afterward {
       return closing
     },
   }
+}
+
+function scheduler(runtime: Runtime): NonNullable<Driver['scheduler']> {
+  const found = runtime.driver.scheduler
+  if (!found) {
+    throw configError(
+      `the ${runtime.driver.name} driver cannot run schedules (it has no scheduler); use memory() or bullmq() to run them`,
+    )
+  }
+  return found
 }
 
 function checkOptions(options: AfterwardOptions): { tasks: readonly AnyTask[]; driver: Driver } {

@@ -37,6 +37,8 @@ export interface JobInfo {
   startedAt: Date | undefined
   /** When the job completed or failed for good. */
   finishedAt: Date | undefined
+  /** Set when a schedule created the job: its id and the tick the run is for. */
+  schedule?: { id: string; tick: Date } | undefined
 }
 
 /** The error of one failed attempt, as `jobs.detail` returns it. */
@@ -68,6 +70,8 @@ export interface JobRecord {
   options: ResolvedJobOptions
   /** W3C trace context carried from the request (e.g. `traceparent`). */
   trace: Record<string, string> | undefined
+  /** Set when a schedule created the job. */
+  schedule?: JobSchedule | undefined
 }
 
 /** A job handed to a consumer for one attempt. */
@@ -307,47 +311,119 @@ export interface Delivery {
   consume(options: ConsumeOptions): Consumer
 }
 
-/** A recurring job as the schedules feature hands it to a driver. */
-export interface ScheduleRecord {
-  /** Stable across deploys (the task name): the broker keeps one schedule per id. */
+/**
+ * Where a scheduled job comes from: its schedule and the tick it runs for.
+ *
+ * @example
+ * if (job.schedule) console.log(job.schedule.id, new Date(job.schedule.tick))
+ */
+export interface JobSchedule {
+  /** The schedule's id within its task (`'default'` for a task's only schedule). */
   id: string
-  task: string
-  /** A cron expression, e.g. `0 3 * * *`. */
-  cron: string
-  /** IANA time zone the cron expression is read in, e.g. `UTC`. */
-  tz: string
-  /** The input of every job the schedule creates. */
-  input: unknown
-  options: ResolvedJobOptions
-}
-
-/** A schedule as the broker holds it. */
-export interface ScheduleInfo {
-  id: string
-  task: string
-  cron: string
-  tz: string
-  queue: string
-  /** When the next job is due, if the broker knows. */
-  nextRunAt: Date | undefined
+  /** The tick this run is for (ms since the epoch): when the schedule was due. */
+  tick: number
 }
 
 /**
- * Optional capability of a driver that can run recurring jobs once per tick across any number
- * of instances. Only the interface exists so far: the schedules feature will implement it on
- * the drivers and use it; a driver without `scheduler` cannot run schedules.
+ * A schedule as the instance hands it to a driver: checked, with its job options resolved.
  *
  * @example
- * if (driver.scheduler) await driver.scheduler.syncSchedules(records)
+ * await driver.scheduler?.upsert(record) // record.key: 'nightly-report:default'
+ */
+export interface ScheduleRecord {
+  /** The broker's id of the schedule: `<task>:<id>`, unique per queue namespace. */
+  key: string
+  /** The schedule's id within its task. */
+  id: string
+  task: string
+  /** A cron expression, e.g. `0 3 * * *` (exactly one of `cron` and `every`). */
+  cron: string | undefined
+  /** Interval in ms. */
+  every: number | undefined
+  /** IANA time zone of `cron`; undefined with `every`. */
+  tz: string | undefined
+  /** The input of every run. */
+  input: unknown
+  /** The options of every run (`delay` 0, no `key`). */
+  options: ResolvedJobOptions
+  overlap: 'skip' | 'allow'
+  /** Hash of every field above: a stored schedule with another hash is out of date. */
+  hash: string
+}
+
+/**
+ * A schedule that Afterward stored in the broker, as far as reconciling needs it.
+ *
+ * @example
+ * for (const s of await driver.scheduler!.stored()) console.log(s.queue, s.key, s.hash)
+ */
+export interface StoredSchedule {
+  key: string
+  queue: string
+  hash: string
+}
+
+/**
+ * A schedule as the broker holds it now, with its last run.
+ *
+ * @example
+ * const [s] = await driver.scheduler!.list()
+ * console.log(s?.key, s?.nextRunAt, s?.lastRun?.state)
+ */
+export interface ScheduleState extends StoredSchedule {
+  id: string
+  task: string
+  cron: string | undefined
+  every: number | undefined
+  tz: string | undefined
+  overlap: 'skip' | 'allow'
+  /** When the next run is due, if one is planned. */
+  nextRunAt: Date | undefined
+  /** The last run that started (not one skipped for overlap), if any is still stored. */
+  lastRun: { jobId: string; tick: Date; state: JobState } | undefined
+}
+
+/**
+ * What `afterward.schedules.list()` returns for each schedule.
+ *
+ * @example
+ * for (const s of await afterward.schedules.list()) console.log(s.key, s.nextRunAt, s.lastRun?.state)
+ */
+export type ScheduleInfo = Omit<ScheduleState, 'hash'>
+
+/**
+ * Optional capability of a driver that runs recurring jobs once per tick across any number of
+ * instances. Each run is an ordinary job of the schedule's task, delivered with `schedule` set.
+ * The instance decides what to change (schedule-sync.ts); the scheduler carries it out and keeps
+ * the generation registry that stops older code from undoing newer code's schedules.
+ *
+ * @example
+ * if (driver.scheduler) console.log(await driver.scheduler.list())
  */
 export interface Scheduler {
+  /** Runs `fn` holding the namespace's schedule lock: one reconcile at a time, across processes. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>
   /**
-   * Makes the broker's schedules exactly these: adds new ones, updates changed ones and removes
-   * every other, so that a schedule removed from code is removed from the broker.
+   * Registers the fingerprint of a whole schedule set, numbering a fingerprint not seen before
+   * (or, with `force`, one that is not the newest) with the next generation. Resolves with its
+   * generation and the newest generation of the namespace.
    */
-  syncSchedules(schedules: readonly ScheduleRecord[]): Promise<void>
-  /** The schedules stored in the broker. */
-  schedules(): Promise<ScheduleInfo[]>
+  generation(fingerprint: string, force: boolean): Promise<{ generation: number; newest: number }>
+  /** Every schedule Afterward stored in the namespace (never another application's). */
+  stored(): Promise<StoredSchedule[]>
+  /** Creates or replaces a schedule; its first run is planned from now. */
+  upsert(schedule: ScheduleRecord): Promise<void>
+  /** Removes a schedule and its planned run. */
+  remove(schedule: StoredSchedule): Promise<void>
+  /** Every schedule Afterward stored in the namespace, with its next and last run. */
+  list(): Promise<ScheduleState[]>
+  /**
+   * Called as the first attempt of a scheduled run starts (not for its retries or
+   * redeliveries). With overlap `skip`, resolves false (and records nothing)
+   * when another run of the same schedule is active; otherwise records this job as the
+   * schedule's last run and resolves true.
+   */
+  claimRun(job: DeliveredJob, overlap: 'skip' | 'allow'): Promise<boolean>
 }
 
 /** What one job asks of its task's limits before it starts (limit-gate.ts builds it). */

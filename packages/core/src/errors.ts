@@ -33,6 +33,8 @@ export const ErrorCode = {
   JOB_STATE_INVALID: 'AFTERWARD_JOB_STATE_INVALID',
   /** A wait (`jobs.wait`, `drain`) did not finish in time. */
   WAIT_TIMEOUT: 'AFTERWARD_WAIT_TIMEOUT',
+  /** A task's `schedule` is invalid: bad cron, unknown time zone, `every` under 1 s, duplicate id, or an input the schema refuses. */
+  SCHEDULE_INVALID: 'AFTERWARD_SCHEDULE_INVALID',
   /** A task's `limit.key` or `rate.key` function threw or returned no string: the job fails. */
   LIMIT_KEY_INVALID: 'AFTERWARD_LIMIT_KEY_INVALID',
   /** A task asked to run again later without spending an attempt (`ctx.retryAfter`). */

@@ -28,7 +28,7 @@ export interface AfterwardEvents {
   }
   /** The broker did not store the job (down, refused, or slower than `enqueueTimeout`). */
   'enqueue-failed': JobEvent & { durationMs: number; error: Error }
-  /** An attempt started. `waitMs` is the time since the job was deferred. */
+  /** An attempt started. `waitMs` is the time since the job was deferred (a scheduled run: since its tick). */
   started: JobEvent & { waitMs: number }
   /** An attempt failed and the job will run again after `delayMs`. */
   retrying: JobEvent & { durationMs: number; error: Error; delayMs: number }

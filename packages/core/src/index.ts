@@ -14,7 +14,10 @@ export type {
   TaskContext,
   TaskInput,
   TaskOptions,
+  TaskSchedule,
 } from './task.js'
+export type { OverlapPolicy, ScheduleOptions, ScheduleSpec } from './schedule.js'
+export type { ScheduleSyncOptions, ScheduleSyncResult } from './schedule-sync.js'
 export { DeferScope } from './defer-scope.js'
 export type { DeferScopeOptions, DeferScopeState } from './defer-scope.js'
 export type { AfterwardEventName, AfterwardEvents, AfterwardListener, JobEvent } from './events.js'
@@ -57,10 +60,13 @@ export type {
   Operator,
   Producer,
   QueueJobCounts,
+  JobSchedule,
   QueueState,
   ScheduleInfo,
   ScheduleRecord,
+  ScheduleState,
   Scheduler,
+  StoredSchedule,
   TransactionalOutbox,
 } from './driver.js'
 export { RequeueJob } from './driver.js'

@@ -59,6 +59,7 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
     createdAt: new Date(job.createdAt),
     startedAt: new Date(input.startedAt ?? Date.now()),
     trace: job.trace,
+    schedule: job.schedule && { id: job.schedule.id, tick: new Date(job.schedule.tick) },
   }
   const followUps = new FollowUps(input.runtime, job)
   const acquired: { provider: ContextProvider<unknown>; name: string; value: unknown }[] = []

@@ -4,7 +4,7 @@
 // workers hold the runtime itself; nothing calls back through closures.
 import type { Logger } from 'pino'
 import type { ContextProviders } from './context.js'
-import type { Driver, EnqueueResult, JobRecord, Producer } from './driver.js'
+import type { Driver, EnqueueResult, JobRecord, Producer, ScheduleRecord } from './driver.js'
 import type { JobOptions, ResolvedJobOptions } from './options.js'
 import type { AnyTask } from './task.js'
 import type { ComposedInstrumentation } from './instrumentation.js'
@@ -13,6 +13,7 @@ import { AfterwardEnqueueError, AfterwardError, AfterwardInputError, ErrorCode }
 import { jobBindings } from './logger.js'
 import { resolveOptions } from './options.js'
 import { prepareInput } from './validate.js'
+import { scheduleRecords } from './schedule-sync.js'
 
 export interface RuntimeConfig {
   registry: ReadonlyMap<string, AnyTask>
@@ -44,6 +45,8 @@ export class Runtime {
   readonly #defaults: JobOptions | undefined
   readonly #enqueueTimeout: number
   readonly #maxInputBytes: number
+  /** The registered tasks' schedules, with the options of each run resolved. */
+  readonly schedules: readonly ScheduleRecord[]
   /** The instance's workers that are not closed yet (`close()` closes them). */
   readonly workers = new Set<{ close(): Promise<void> }>()
   /** Set by `close()`: requests and direct enqueues are refused from then on. */
@@ -62,6 +65,11 @@ export class Runtime {
     this.defaultQueue = config.defaults?.queue ?? 'default'
     this.events = new EventBus(config.log)
     this.instrumentation = config.instrumentation
+    this.schedules = scheduleRecords(
+      config.registry.values(),
+      (task) => resolveOptions([task, this.#defaults]),
+      config.maxInputBytes,
+    )
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { JobOptions, Priority, RetryOptions } from './options.js'
 import { AfterwardError, ErrorCode } from './errors.js'
 import { checkQueueName } from './options.js'
+import { checkSchedules, type ScheduleOptions, type ScheduleSpec } from './schedule.js'
 import { checkLimits, type ConcurrencyLimit, type RateLimit } from './limits.js'
 
 /**
@@ -46,6 +47,8 @@ export interface JobMeta {
   startedAt: Date
   /** W3C trace context carried from the request (`traceparent`, `tracestate`), if any. */
   trace: Record<string, string> | undefined
+  /** Set when a schedule created the job: the schedule's id and the tick this run is for. */
+  schedule: { id: string; tick: Date } | undefined
 }
 
 /** `ctx.defer` and a scope's `defer`: buffer a job, get its id at once. */
@@ -138,10 +141,23 @@ interface TaskDefinitionBase<O, C> extends TaskOptions {
   run(input: O, ctx: TaskContext<C>): unknown
 }
 
+/**
+ * `schedule` of `defineTask`: one schedule, or several with an `id` each.
+ *
+ * @example
+ * const schedule: TaskSchedule<{ period: string }> = [
+ *   { id: 'daily', cron: '0 7 * * *', input: { period: 'day' } },
+ *   { id: 'weekly', cron: '0 7 * * 1', input: { period: 'week' } },
+ * ]
+ */
+export type TaskSchedule<I> = ScheduleOptions<I> | readonly ScheduleOptions<I>[]
+
 /** A task, as returned by `defineTask`. `I` is what `defer` accepts, `O` what `run` receives. */
 export interface Task<I = unknown, O = I> extends TaskOptions {
   readonly name: string
   readonly input: StandardSchemaV1<I, O> | undefined
+  /** The task's schedules, checked, with defaults applied; empty when it has none. */
+  readonly schedules: readonly ScheduleSpec[]
   readonly limit?: ConcurrencyLimit<O>
   readonly rate?: RateLimit<O>
   run(input: O, ctx: TaskContext): unknown
@@ -170,13 +186,20 @@ export type TaskInput<T extends AnyTask> = NonNullable<T['~types']>['input']
  * })
  */
 export function defineTask<S extends StandardSchemaV1, C = RegisteredContext>(
-  definition: TaskDefinitionBase<StandardSchemaV1.InferOutput<S>, C> & { input: S },
+  definition: TaskDefinitionBase<StandardSchemaV1.InferOutput<S>, C> & {
+    input: S
+    /** Run on a schedule: `{ cron, tz? }` or `{ every }`, or several with ids. @defaultValue none */
+    schedule?: TaskSchedule<StandardSchemaV1.InferInput<S>>
+  },
 ): Task<StandardSchemaV1.InferInput<S>, StandardSchemaV1.InferOutput<S>>
 export function defineTask<I = void, C = RegisteredContext>(
-  definition: TaskDefinitionBase<I, C> & { input?: undefined },
+  definition: TaskDefinitionBase<I, C> & { input?: undefined; schedule?: TaskSchedule<NoInfer<I>> },
 ): Task<I, I>
 export function defineTask(
-  definition: TaskDefinitionBase<unknown, unknown> & { input?: StandardSchemaV1 },
+  definition: TaskDefinitionBase<unknown, unknown> & {
+    input?: StandardSchemaV1
+    schedule?: TaskSchedule<unknown>
+  },
 ): AnyTask {
   const { name, input, run } = definition
   if (typeof name !== 'string' || !/^[\w.:-]{1,200}$/.test(name)) {
@@ -199,5 +222,6 @@ export function defineTask(
   }
   if (definition.queue !== undefined) checkQueueName(definition.queue)
   checkLimits(name, definition.limit, definition.rate)
-  return Object.freeze({ ...definition, input })
+  const schedules = Object.freeze(checkSchedules(name, definition.schedule, input))
+  return Object.freeze({ ...definition, input, schedules })
 }

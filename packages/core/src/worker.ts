@@ -12,6 +12,7 @@ import { COMPLETED, REQUEUE, afterFailure } from './retry.js'
 import { enterLimits, hasLimits, type GateResult } from './limit-gate.js'
 import { runAttempt, type ProviderList } from './run-attempt.js'
 import { jobEvent } from './runtime.js'
+import { syncSchedules } from './schedule-sync.js'
 
 /** How a job passed its task's limits: the slot to leave after, or why it may not run. */
 interface Pass {
@@ -122,6 +123,15 @@ export class Worker {
   async #start(): Promise<void> {
     const { log, providers, driver } = this.#runtime
     try {
+      // The code is the source of truth for schedules: each worker start reconciles them.
+      if (driver.scheduler) {
+        await syncSchedules(driver.scheduler, this.#runtime.schedules, false, log)
+      } else if (this.#runtime.schedules.length > 0) {
+        log.warn(
+          { driver: driver.name, schedules: this.#runtime.schedules.map((s) => s.key) },
+          'this driver cannot run schedules: scheduled tasks run only when deferred',
+        )
+      }
       for (const [name, provider] of Object.entries(providers)) {
         try {
           // Providers size pools for every job that may run at once, across all queues.
@@ -226,6 +236,17 @@ export class Worker {
     // Per-job lines are debug: the child logger is made only if a line is written or the task
     // reads ctx.log.
     const log = lazyJobLogger(this.#runtime.log, job)
+    // A skipped run reports nothing: it did not start. It completes, so its schedule goes on.
+    // Only a tick's first delivery is checked: a retry or a redelivery of a run always runs.
+    const { schedule } = job
+    const first = schedule !== undefined && job.attempt === 1 && !job.redelivered
+    if (task && first && !(await this.#claimRun(job, task))) {
+      log().info(
+        { schedule: schedule.id },
+        'scheduled run skipped: the previous run is still going',
+      )
+      return COMPLETED
+    }
     let pass: Pass = { gate: undefined, refused: undefined }
     if (task !== undefined && hasLimits(task)) {
       const { limiter } = this.#runtime.driver
@@ -255,7 +276,9 @@ export class Worker {
     const { events, log: rootLog } = this.#runtime
     const started = performance.now()
     if (events.has('started')) {
-      events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - job.createdAt })
+      // A scheduled run waits from its tick: its job was planned long before it was due.
+      const since = job.schedule?.tick ?? job.createdAt
+      events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - since })
     }
     if (refused !== undefined) return this.#ended(job, afterFailure(refused, job), started, log)
     if (!task) {
@@ -288,6 +311,26 @@ export class Worker {
     const error =
       outcome.error ?? new AfterwardError(ErrorCode.TASK_FAILED, `Task '${job.task}' failed.`)
     return this.#ended(job, afterFailure(error, job), started, log)
+  }
+
+  /**
+   * Whether a scheduled run goes ahead: not when its schedule skips overlapping runs and the
+   * previous one is still going. If the broker cannot tell, the run goes ahead (a run too many
+   * rather than a tick lost).
+   */
+  async #claimRun(job: DeliveredJob, task: AnyTask): Promise<boolean> {
+    const scheduler = this.#runtime.driver.scheduler
+    if (!scheduler) return true
+    const overlap = task.schedules.find((s) => s.id === job.schedule?.id)?.overlap ?? 'skip'
+    try {
+      return await scheduler.claimRun(job, overlap)
+    } catch (err) {
+      this.#runtime.log.warn(
+        { err, jobId: job.id },
+        'could not check for an overlapping run; running',
+      )
+      return true
+    }
   }
 
   /** A job that may not start yet: back to its queue for `delay` ms, its attempt unspent. */

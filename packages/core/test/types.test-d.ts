@@ -118,6 +118,36 @@ describe('driver capabilities', () => {
   })
 })
 
+describe('schedules', () => {
+  it("types a schedule's input from the task's schema, and ctx.job.schedule", () => {
+    defineTask({
+      name: 'digest',
+      input: z.object({ period: z.enum(['daily', 'weekly']) }),
+      schedule: [
+        { id: 'daily', cron: '0 7 * * *', tz: 'Europe/Berlin', input: { period: 'daily' } },
+      ],
+      run(_input, ctx) {
+        expectTypeOf(ctx.job.schedule).toEqualTypeOf<{ id: string; tick: Date } | undefined>()
+      },
+    })
+    defineTask({
+      name: 'digest-bad',
+      input: z.object({ period: z.enum(['daily', 'weekly']) }),
+      // @ts-expect-error 'hourly' is not a period
+      schedule: { every: 60_000, input: { period: 'hourly' } },
+      run: () => undefined,
+    })
+    // @ts-expect-error the schedule's input must be { n: number }
+    defineTask({
+      name: 'plain-bad',
+      schedule: { every: 60_000, input: { n: 'one' } },
+      run: (_input: { n: number }) => undefined,
+    })
+    expectTypeOf(afterward.schedules.sync).returns.resolves.toHaveProperty('stale')
+    expectTypeOf(afterward.schedules.list).returns.resolves.items.toHaveProperty('nextRunAt')
+  })
+})
+
 describe('limits', () => {
   it('types limit and rate keys from the input, and ctx.retryAfter as never returning', () => {
     defineTask({

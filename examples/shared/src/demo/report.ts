@@ -17,6 +17,11 @@ export class Report {
     )
   }
 
+  /** A numbered step that is not a request: `6. schedule send-daily-digest:daily …`. */
+  step(step: number, note: string): void {
+    this.lines.push('', `${step}. ${note}`)
+  }
+
   /** A job line: task, state, attempts and the last error. */
   job(job: JobInfo | undefined, id?: string): void {
     if (job === undefined) {

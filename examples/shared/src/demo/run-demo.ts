@@ -30,6 +30,8 @@ export async function runDemo(
   rmSync(dataDir, { recursive: true, force: true })
   const settings = loadSettings(env, {
     dataDir,
+    // The daily digest every second, so that the demo shows a run without waiting for 07:00.
+    digestEvery: 1_000,
     port: keepServing ? Number(process.env['PORT'] ?? 3000) : 0,
   })
   const logFile = join(dataDir, 'app.log')

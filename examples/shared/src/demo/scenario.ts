@@ -1,6 +1,7 @@
 // The scripted requests of `pnpm demo` and what must have happened after each.
 import { readFileSync, readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import type { Afterward, JobInfo } from '@afterward/core'
 import type { Services } from '../services.js'
 import { send, type Exchange } from './http.js'
 import type { Report } from './report.js'
@@ -30,6 +31,7 @@ export async function runScenario(
   tag: string,
 ): Promise<string> {
   const { afterward, db, mailer, settings } = services
+  const digests = watchDigests(afterward)
   const flakyAttempts = mailer.mailbox === undefined ? 1 : settings.mailFailures + 1
   const ids = (exchange: Exchange): string[] =>
     Array.isArray(exchange.body['jobIds'])
@@ -134,5 +136,60 @@ export async function runScenario(
     bad.status === 400 && message.includes('send-welcome-email'),
     `refused at defer time, nothing stored: ${message}`,
   )
+
+  // 6. The daily digest: a schedule (every second here), run once per tick as an ordinary job.
+  const every = settings.digestEvery
+  report.step(
+    6,
+    `schedule send-daily-digest:daily (${every === undefined ? 'at 07:00 Europe/Berlin' : `every ${every / 1_000} s in the demo, 07:00 Europe/Berlin otherwise`}): mails the signups of its period`,
+  )
+  const digest = await digests.after(user?.createdAt.getTime() ?? Date.now())
+  digests.stop()
+  report.job(digest)
+  report.check(
+    digest?.state === 'completed',
+    `the first run after the signup (tick ${digest?.schedule?.tick.toISOString() ?? 'none'}) completed`,
+  )
+  if (mailer.mailbox !== undefined) {
+    const mails = mailsAbout(mailer.mailbox, 'Daily digest: 1 new signup')
+    report.check(
+      mails.length === 1,
+      `one digest email in the mailbox: ${mails.join(', ') || 'none'}`,
+    )
+  }
+  const [schedule] = await afterward.schedules.list()
+  report.check(
+    schedule?.key === 'send-daily-digest:daily' && schedule.nextRunAt !== undefined,
+    `afterward.schedules.list(): ${schedule?.key ?? 'nothing'}, next run ${schedule?.nextRunAt?.toISOString() ?? 'none'}, last run ${schedule?.lastRun?.state ?? 'none'}`,
+  )
   return first.requestId
+}
+
+/**
+ * Collects the digest runs this process completes (`afterward.on('completed')`); `after(ms)`
+ * resolves with the first whose tick is later than `ms`, or undefined after 10 s.
+ */
+function watchDigests(afterward: Afterward) {
+  const completed: string[] = []
+  let wake: (() => void) | undefined
+  const stop = afterward.on('completed', (event) => {
+    if (event.task !== 'send-daily-digest') return
+    completed.push(event.jobId)
+    wake?.()
+  })
+  async function after(ms: number): Promise<JobInfo | undefined> {
+    const deadline = Date.now() + 10_000
+    for (let seen = 0; Date.now() < deadline;) {
+      while (seen < completed.length) {
+        const job = await afterward.jobs.get(completed[seen++]!)
+        if (job?.schedule && job.schedule.tick.getTime() > ms) return job
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve
+        setTimeout(resolve, deadline - Date.now())
+      })
+    }
+    return undefined
+  }
+  return { after, stop }
 }

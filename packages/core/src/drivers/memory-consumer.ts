@@ -1,7 +1,7 @@
 // The memory driver's consumer: takes waiting jobs by priority, up to its concurrency per queue,
 // runs each attempt and carries out how the worker says it ended, on the driver's queues
 // (memory.ts).
-import type { ConsumeOptions, Consumer, DeliveredJob } from '../driver.js'
+import type { ConsumeOptions, Consumer, DeliveredJob, JobRecord } from '../driver.js'
 import { copyJson } from '../json.js'
 import { PRIORITY_RANK } from '../options.js'
 import { attemptError, errorInfo } from './error-info.js'
@@ -19,6 +19,8 @@ export interface MemoryQueues {
   makeWaiting(entry: Entry): void
   /** Waiting again after `delay` ms (a retry). */
   schedule(entry: Entry, delay: number): unknown
+  /** A job made by a schedule started: the schedule plans its next run. */
+  started(record: JobRecord): void
 }
 
 export class MemoryConsumer implements Consumer {
@@ -64,7 +66,11 @@ export class MemoryConsumer implements Consumer {
       // Concurrency is per queue, as with one BullMQ worker per queue.
       if ((this.#perQueue.get(queue) ?? 0) >= this.options.concurrency) continue
       const lanes = this.#queues.waiting.get(queue)
-      const head = lanes?.peek()
+      let head = lanes?.peek()
+      while (head?.cancelled) {
+        lanes!.shift()
+        head = lanes!.peek()
+      }
       if (!head) continue
       const better =
         !best ||
@@ -99,6 +105,7 @@ export class MemoryConsumer implements Consumer {
     // A private copy of the input per attempt: what a task does to it is not stored, as with
     // BullMQ, which reads the job afresh for every attempt.
     const { record } = entry
+    if (record.schedule && entry.attemptsMade === 1) this.#queues.started(record)
     const delivered: DeliveredJob = {
       id: record.id,
       task: record.task,
@@ -109,6 +116,7 @@ export class MemoryConsumer implements Consumer {
       trace: record.trace,
       attempt: entry.attemptsMade,
       redelivered: entry.deliveries > entry.attemptsMade,
+      schedule: record.schedule,
     }
     const end = await this.options.handle(delivered)
     switch (end.type) {

@@ -15,6 +15,10 @@ export interface Entry {
   startedAt: number | undefined
   finishedAt: number | undefined
   timer: NodeJS.Timeout | undefined
+  /** A schedule's planned run, not due yet: `drain()` does not wait for it. */
+  planned?: boolean
+  /** Removed before it started (its schedule changed): consumers drop it from their lane. */
+  cancelled?: boolean
 }
 
 /** A copy of an entry as `jobs.get` returns it: callers cannot change the stored job. */
@@ -34,6 +38,7 @@ export function info(entry: Entry): JobInfo {
     createdAt: new Date(r.createdAt),
     startedAt: entry.startedAt === undefined ? undefined : new Date(entry.startedAt),
     finishedAt: entry.finishedAt === undefined ? undefined : new Date(entry.finishedAt),
+    schedule: r.schedule && { id: r.schedule.id, tick: new Date(r.schedule.tick) },
   }
 }
 

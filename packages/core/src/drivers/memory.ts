@@ -5,6 +5,7 @@ import { type Entry, detail, info } from './memory-entry.js'
 import { jobNotFound, notRemovable, notRetryable } from './error-info.js'
 import { Fifo, PriorityLanes } from './memory-lanes.js'
 import { MemoryConsumer, type MemoryQueues } from './memory-consumer.js'
+import { MemoryScheduler } from './memory-scheduler.js'
 import { memoryLimiter } from './memory-limiter.js'
 
 /** Options of `memory()`. */
@@ -16,8 +17,9 @@ export interface MemoryDriverOptions {
 /** The in-memory driver; `drain()` is its addition to the `Driver` interface. */
 export interface MemoryDriver extends Driver {
   /**
-   * Resolves when no job is waiting, delayed or running. Rejects at once when jobs wait in a
-   * queue that no started worker takes, and after `timeout` ms (default 30 s).
+   * Resolves when no job is waiting, delayed or running (a schedule's next run, planned and not
+   * due yet, does not count). Rejects at once when jobs wait in a queue that no started worker
+   * takes, and after `timeout` ms (default 30 s).
    */
   drain(options?: { timeout?: number }): Promise<void>
 }
@@ -61,6 +63,10 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
 
   /** Queues the entry; `dispatch` is left to callers that add many at once. */
   function makeWaiting(entry: Entry, dispatchNow = true): void {
+    if (entry.planned) {
+      entry.planned = false
+      unfinished++
+    }
     entry.state = 'waiting'
     entry.timer = undefined
     lanesOf(entry.record.options.queue).push(entry, entry.record.options.priority)
@@ -85,16 +91,21 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     if (key !== undefined && liveKeys.get(key) === entry.record.id) liveKeys.delete(key)
     finished.push(entry.record.id)
     while (finished.size > keepFinished) forget(finished.shift()!)
-    settle(entry)
+    retire(entry)
   }
 
   /** The entry is no longer live: wakes its `waitFor` callers, and `drain` once none is. */
-  function settle(entry: Entry): void {
+  function retire(entry: Entry): void {
     const waiters = finishWaiters.get(entry.record.id)
     if (waiters) {
       finishWaiters.delete(entry.record.id)
       for (const done of waiters) done()
     }
+    if (!entry.planned) settle()
+  }
+
+  /** One job fewer waiting, delayed or active. */
+  function settle(): void {
     if (--unfinished === 0) {
       for (const done of idleWaiters) done()
       idleWaiters.clear()
@@ -117,11 +128,65 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     for (const consumer of consumers) consumer.pull()
   }
 
-  const queues: MemoryQueues = { waiting, consumers, finish, makeWaiting, schedule }
+  /** Stores one record; returns whether it is waiting now (rather than delayed). */
+  function store(record: JobRecord, now: number): boolean {
+    // Records are handed over (see Driver.enqueue): stored as they are, not copied.
+    const entry: Entry = {
+      record,
+      state: 'waiting',
+      seq: seq++,
+      attemptsMade: 0,
+      deliveries: 0,
+      lastError: undefined,
+      errors: [],
+      startedAt: undefined,
+      finishedAt: undefined,
+      timer: undefined,
+    }
+    jobs.set(record.id, entry)
+    const delay = record.options.delay - (now - record.createdAt)
+    // A schedule's next run is always planned: drain() waits only for runs that are due.
+    if (record.schedule !== undefined && delay > 0) entry.planned = true
+    else unfinished++
+    if (record.requestId !== undefined) {
+      const ids = byRequest.get(record.requestId) ?? new Set<string>()
+      byRequest.set(record.requestId, ids.add(record.id))
+    }
+    return schedule(entry, delay, false)
+  }
+
+  const scheduler = new MemoryScheduler({
+    add(record) {
+      if (closed || jobs.has(record.id)) return
+      if (store(record, Date.now())) dispatch()
+    },
+    cancel(id) {
+      const entry = jobs.get(id)
+      if (entry?.state !== 'delayed' && entry?.state !== 'waiting') return false
+      clearTimeout(entry.timer)
+      // A waiting entry stays in its lane until a consumer reaches it and drops it.
+      entry.cancelled = true
+      jobs.delete(id)
+      if (!entry.planned) settle()
+      return true
+    },
+    get: (id) => jobs.get(id),
+    all: () => jobs.values(),
+  })
+
+  const queues: MemoryQueues = {
+    waiting,
+    consumers,
+    finish,
+    makeWaiting,
+    schedule,
+    started: (record) => scheduler.started(record),
+  }
 
   return {
     name: 'memory',
     durable: false,
+    scheduler,
     limiter: memoryLimiter(),
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {
@@ -135,27 +200,8 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
         const live = key === undefined ? undefined : liveKeys.get(key)
         if (live !== undefined) return { id: live, deduplicated: true }
         if (key !== undefined) liveKeys.set(key, record.id)
-        // Records are handed over (see Driver.enqueue): stored as they are, not copied.
-        const entry: Entry = {
-          record,
-          state: 'waiting',
-          seq: seq++,
-          attemptsMade: 0,
-          deliveries: 0,
-          lastError: undefined,
-          errors: [],
-          startedAt: undefined,
-          finishedAt: undefined,
-          timer: undefined,
-        }
-        jobs.set(record.id, entry)
-        unfinished++
-        if (record.requestId !== undefined) {
-          const ids = byRequest.get(record.requestId) ?? new Set<string>()
-          byRequest.set(record.requestId, ids.add(record.id))
-        }
         // One dispatch for the whole batch, so that its high jobs go before its normal ones.
-        if (schedule(entry, record.options.delay - (now - record.createdAt), false)) queued = true
+        if (store(record, now)) queued = true
         return { id: record.id, deduplicated: false }
       })
       if (queued) dispatch()
@@ -247,7 +293,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
           const key = dedupKey(entry.record)
           if (key !== undefined && liveKeys.get(key) === id) liveKeys.delete(key)
           forget(id)
-          settle(entry) // its waitFor callers hear that it is gone
+          retire(entry) // its waitFor callers hear that it is gone
         }
         forget(id)
       })
@@ -289,6 +335,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
 
     close() {
       closed = true
+      scheduler.close()
       for (const entry of jobs.values()) clearTimeout(entry.timer)
       return Promise.resolve()
     },

@@ -4,6 +4,8 @@
 // must be installed where they run.
 export { driverConformance } from './driver-conformance.js'
 export type { DriverConformanceOptions } from './driver-conformance.js'
+export { scheduleConformance } from './schedule-conformance.js'
+export type { ScheduleConformanceOptions } from './schedule-conformance.js'
 export { httpAdapterConformance } from './http-conformance.js'
 export type {
   DriverUnderTest,

@@ -10,6 +10,7 @@ import { countJobs, listJobs } from './listing.js'
 import { type BullJobLike, toBullJob, toDetail, toInfo } from './job-data.js'
 import { DAY, storeFor, type BullmqDriverOptions } from './driver-options.js'
 import { waitFinished } from './wait-finished.js'
+import { bullmqScheduler } from './scheduler.js'
 
 export type { BullmqDriverOptions } from './driver-options.js'
 
@@ -151,6 +152,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
   const driver: Driver = {
     name: 'bullmq',
     durable: true,
+    scheduler: bullmqScheduler(queue, store),
     limiter: store.limiter,
 
     async enqueue(records: readonly JobRecord[], signal?: GiveUpSignal): Promise<EnqueueResult[]> {

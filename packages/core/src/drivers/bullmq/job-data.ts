@@ -22,6 +22,18 @@ export interface StoredData {
   trace?: Record<string, string> | undefined
   /** Runs that a limit held back or that asked to wait (`ctx.retryAfter`): not cut-off runs. */
   held?: number
+  /** Set in the template of a job scheduler that Afterward created, and so in its jobs. */
+  schedule?: ScheduleMark | undefined
+}
+
+/** How Afterward marks its own job schedulers (never another application's). */
+export interface ScheduleMark {
+  by: 'afterward'
+  /** The schedule's id within its task. */
+  id: string
+  /** The hash of the schedule's definition, to tell a changed schedule. */
+  hash: string
+  overlap: 'skip' | 'allow'
 }
 
 /** The job options BullMQ has no field for; `backoff` only when the job may retry. */
@@ -49,6 +61,16 @@ export interface BullJobLike {
   finishedOn?: number | undefined
   timestamp: number
   queueName: string
+  /** The job scheduler that created the job, if one did. */
+  repeatJobKey?: string | undefined
+}
+
+/** The schedule and tick of a job made by one of Afterward's job schedulers. */
+function scheduleOf(job: BullJobLike): { id: string; tick: number } | undefined {
+  const mark = job.data.schedule
+  if (mark?.by !== 'afterward' || !job.repeatJobKey || !job.id) return undefined
+  // BullMQ names each run `repeat:<scheduler id>:<tick in ms>`.
+  return { id: mark.id, tick: Number(job.id.slice(job.id.lastIndexOf(':') + 1)) }
 }
 
 const PRIORITY_OF_RANK = Object.fromEntries(
@@ -119,6 +141,7 @@ export function toDelivered(job: BullJobLike): DeliveredJob {
     attempt: job.attemptsMade + 1,
     // Taken more often than attempts were made: a run before this one was cut off.
     redelivered: (job.attemptsStarted ?? 0) > job.attemptsMade + 1 + (job.data.held ?? 0),
+    schedule: scheduleOf(job),
   }
 }
 
@@ -191,10 +214,15 @@ export function toInfo(job: BullJobLike, bullState: string): JobInfo | undefined
     createdAt: new Date(job.timestamp),
     startedAt: job.processedOn ? new Date(job.processedOn) : undefined,
     finishedAt: finished && job.finishedOn ? new Date(job.finishedOn) : undefined,
+    schedule: toScheduleInfo(scheduleOf(job)),
   }
 }
 
 export function toDetail(job: BullJobLike, bullState: string): JobDetail | undefined {
   const info = toInfo(job, bullState)
   return info && { ...info, errors: (job.stacktrace ?? []).map(parseStack) }
+}
+
+function toScheduleInfo(schedule: { id: string; tick: number } | undefined): JobInfo['schedule'] {
+  return schedule && { id: schedule.id, tick: new Date(schedule.tick) }
 }

@@ -97,7 +97,15 @@ function afterwardTables(quoted: string): string {
     CREATE INDEX IF NOT EXISTS afterward_request_jobs_created_at
       ON ${quoted}.afterward_request_jobs (created_at);
     CREATE TABLE IF NOT EXISTS ${quoted}.afterward_queues (name text PRIMARY KEY);
-    ${limitTables(quoted)}`
+    ${limitTables(quoted)}
+    CREATE TABLE IF NOT EXISTS ${quoted}.afterward_schedule_generations (
+      fingerprint text PRIMARY KEY,
+      generation integer NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS ${quoted}.afterward_schedule_runs (
+      slot text PRIMARY KEY,
+      job_id text NOT NULL
+    );`
 }
 
 /**

@@ -13,6 +13,8 @@ const SCHEMA_ERRORS = new Set([
 ])
 
 const HOUR_MS = 60 * 60 * 1_000
+/** First key of the schedule advisory locks; the second is a hash of the schema's name. */
+const SCHEDULE_LOCK_CLASS = 0x4157_5343 // 'AWSC'
 
 /** A failure of the database itself (SQLSTATE), rather than of the way to it. */
 function isSqlError(err: unknown): boolean {
@@ -53,6 +55,11 @@ function toStoreError(err: unknown): unknown {
 export function postgresStore(pg: ResolvedPostgres, requestIndexTtl: number): BackendStore {
   const requestTable = `${pg.quoted}.afterward_request_jobs`
   const queuesTable = `${pg.quoted}.afterward_queues`
+  const generationsTable = `${pg.quoted}.afterward_schedule_generations`
+  const runsTable = `${pg.quoted}.afterward_schedule_runs`
+  // Advisory lock keys of this schema's schedules (pg_advisory_lock takes two int4 keys).
+  const lockKeys = [SCHEDULE_LOCK_CLASS, `${pg.schema}:schedules`]
+  const generationKeys = [SCHEDULE_LOCK_CLASS, `${pg.schema}:schedule-generations`]
   const knownQueues = new Set<string>()
   let pool: Pool | undefined
   let ready: Promise<void> | undefined
@@ -69,7 +76,8 @@ export function postgresStore(pg: ResolvedPostgres, requestIndexTtl: number): Ba
     })
     pool ??= new pgModule.default.Pool({
       ...pgConfig(pg),
-      max: Math.min(pg.max, 4),
+      // At least 2: a schedule reconcile holds one connection for its lock and queries on another.
+      max: Math.max(2, Math.min(pg.max, 4)),
       application_name: 'afterward',
     })
     pool.on('error', () => undefined) // an idle connection dropped; the next query reconnects
@@ -164,6 +172,75 @@ export function postgresStore(pg: ResolvedPostgres, requestIndexTtl: number): Ba
     async queues() {
       const rows = await query<{ name: string }>(`SELECT name FROM ${queuesTable}`, [])
       return [...new Set([...knownQueues, ...rows.map((r) => r.name)])]
+    },
+
+    async scheduleGeneration(fingerprint, force) {
+      await connect()
+      const client = await pool!.connect().catch((err: unknown) => {
+        throw toStoreError(err)
+      })
+      try {
+        await client.query('BEGIN')
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', generationKeys)
+        const { rows } = await client.query<{ fingerprint: string; generation: number }>(
+          `SELECT fingerprint, generation FROM ${generationsTable}
+           WHERE fingerprint = $1 OR generation = (SELECT max(generation) FROM ${generationsTable})`,
+          [fingerprint],
+        )
+        let newest = Math.max(0, ...rows.map((r) => r.generation))
+        let mine = rows.find((r) => r.fingerprint === fingerprint)?.generation ?? 0
+        if (mine === 0 || (force && mine < newest)) {
+          mine = ++newest
+          await client.query(
+            `INSERT INTO ${generationsTable} (fingerprint, generation) VALUES ($1, $2)
+             ON CONFLICT (fingerprint) DO UPDATE SET generation = excluded.generation`,
+            [fingerprint, mine],
+          )
+        }
+        await client.query('COMMIT')
+        return { generation: mine, newest }
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined)
+        throw toStoreError(err)
+      } finally {
+        client.release()
+      }
+    },
+
+    async scheduleLock(fn) {
+      await connect()
+      // A session lock on a connection of its own, held while BullMQ's queues do the work.
+      const client = await pool!.connect().catch((err: unknown) => {
+        throw toStoreError(err)
+      })
+      try {
+        await client.query('SELECT pg_advisory_lock($1, hashtext($2))', lockKeys)
+        try {
+          return await fn()
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', lockKeys)
+        }
+      } finally {
+        client.release()
+      }
+    },
+
+    async recordRun(slot, jobId) {
+      await query(
+        `INSERT INTO ${runsTable} (slot, job_id) VALUES ($1, $2)
+         ON CONFLICT (slot) DO UPDATE SET job_id = excluded.job_id`,
+        [slot, jobId],
+      )
+    },
+
+    async lastRuns(slots) {
+      if (slots.length === 0) return []
+      const rows = await query<{ slot: string; job_id: string }>(
+        `SELECT slot, job_id FROM ${runsTable} WHERE slot = ANY($1::text[])`,
+        [slots],
+      )
+      const bySlot = new Map(rows.map((r) => [r.slot, r.job_id]))
+      return slots.map((slot) => bySlot.get(slot))
     },
 
     async close() {

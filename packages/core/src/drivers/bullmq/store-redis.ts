@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import type { JobRecord } from '../../driver.js'
+import { AfterwardError, ErrorCode } from '../../errors.js'
 import type { BackendStore, BullBinding, RequestMember } from './store.js'
 import {
   bucketExpiry,
@@ -26,6 +28,25 @@ export interface RedisStoreOptions {
   requestIndexTtl: number
 }
 
+/** Numbers a fingerprint not seen before (or, when forced, one older than the newest). */
+const GENERATION_SCRIPT = `
+local newest = tonumber(redis.call('HGET', KEYS[1], '__newest') or '0')
+local mine = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if mine == 0 or (ARGV[2] == '1' and mine < newest) then
+  newest = newest + 1
+  mine = newest
+  redis.call('HSET', KEYS[1], ARGV[1], mine, '__newest', newest)
+end
+return { mine, newest }`
+
+const UNLOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`
+
+/** A reconcile holds the lock this long at most (a crashed holder frees it then). */
+const LOCK_TTL_MS = 30_000
+const LOCK_WAIT_MS = 35_000
+
 /**
  * The Redis side of `bullmq()`: a producer client without offline queue (fail fast), the
  * request index for `jobs.byRequest` (request-index.ts), and a set of queue names for `jobs.get`.
@@ -33,6 +54,9 @@ export interface RedisStoreOptions {
 export function redisStore(options: RedisStoreOptions): BackendStore {
   const { connection, prefix, requestIndexTtl } = options
   const queuesKey = `${prefix}:afterward:queues`
+  const generationsKey = `${prefix}:afterward:schedule-generations`
+  const lockKey = `${prefix}:afterward:schedule-lock`
+  const runsKey = `${prefix}:afterward:schedule-runs`
   const buckets = indexBuckets(requestIndexTtl)
   const bucketKey = (bucket: number): string => `${prefix}:afterward:requests:${bucket}`
   let expiringBucket = -1 // the bucket whose TTL this process has set
@@ -142,6 +166,48 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
     async queues() {
       const stored = await (await redis()).smembers(queuesKey)
       return [...new Set([...knownQueues, ...stored])]
+    },
+
+    async scheduleGeneration(fingerprint, force) {
+      const client = await redis()
+      const [generation, newest] = (await client.eval(
+        GENERATION_SCRIPT,
+        1,
+        generationsKey,
+        fingerprint,
+        force ? '1' : '0',
+      )) as [number, number]
+      return { generation, newest }
+    },
+
+    async scheduleLock(fn) {
+      const client = await redis()
+      const token = randomUUID()
+      const deadline = Date.now() + LOCK_WAIT_MS
+      while ((await client.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+        if (Date.now() > deadline) {
+          throw new AfterwardError(
+            ErrorCode.BROKER_UNAVAILABLE,
+            `Another process has held the schedule lock (${lockKey}) for over ${LOCK_WAIT_MS / 1_000} s; try again, or delete that key if its process died.`,
+          )
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      try {
+        return await fn()
+      } finally {
+        await client.eval(UNLOCK_SCRIPT, 1, lockKey, token).catch(() => undefined)
+      }
+    },
+
+    async recordRun(slot, jobId) {
+      await (await redis()).hset(runsKey, slot, jobId)
+    },
+
+    async lastRuns(slots) {
+      if (slots.length === 0) return []
+      const ids = await (await redis()).hmget(runsKey, ...slots)
+      return ids.map((id) => id ?? undefined)
     },
 
     async close() {

@@ -48,6 +48,20 @@ export interface BackendStore {
   rememberQueues(names: readonly string[]): Promise<void>
   /** Every queue name any process has used with this backend. */
   queues(): Promise<string[]>
+  /**
+   * The schedule generation registry: numbers a schedule-set fingerprint not seen before (or,
+   * with `force`, one that is not the newest) with the next generation, atomically.
+   */
+  scheduleGeneration(
+    fingerprint: string,
+    force: boolean,
+  ): Promise<{ generation: number; newest: number }>
+  /** Runs `fn` holding the namespace's schedule lock (across processes). */
+  scheduleLock<T>(fn: () => Promise<T>): Promise<T>
+  /** Records the job id of a schedule's last run (`slot`: queue and schedule key). */
+  recordRun(slot: string, jobId: string): Promise<void>
+  /** The job ids of the schedules' last runs, in the order of `slots`. */
+  lastRuns(slots: readonly string[]): Promise<(string | undefined)[]>
   /** Enforces task limits on this backend, through the store's own connection. */
   readonly limiter: Limiter
   /** Releases the store's connections and every binding not yet released. */
