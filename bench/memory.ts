@@ -7,7 +7,7 @@ import {
   defineTask,
   memory,
   type Afterward,
-  type AfterwardEventName,
+  AFTERWARD_EVENTS,
 } from '@afterward/core'
 import { reportRate, sampleTimed, timed } from './stats.js'
 
@@ -27,17 +27,6 @@ const task = defineTask({ name: 'noop', run: (input: { i: number }) => void noop
 const asyncTask = defineTask({ name: 'async-noop', run: (input: { i: number }) => noop(input.i) })
 type NoopTask = typeof task | typeof asyncTask
 
-const EVENTS: AfterwardEventName[] = [
-  'deferred',
-  'discarded',
-  'enqueued',
-  'enqueue-failed',
-  'started',
-  'retrying',
-  'completed',
-  'failed',
-  'handed-back',
-]
 let heard = 0
 
 /** `listening`: a no-op listener on every lifecycle event, to price the events themselves. */
@@ -48,7 +37,7 @@ function instance(
   // keepFinished at its default: past 10,000 jobs the bench pays for eviction too.
   const driver = memory()
   const afterward = createAfterward({ tasks: [task, asyncTask], driver, logger })
-  if (listening) for (const name of EVENTS) afterward.on(name, () => void heard++)
+  if (listening) for (const name of AFTERWARD_EVENTS) afterward.on(name, () => void heard++)
   return { afterward, drain: () => driver.drain() }
 }
 

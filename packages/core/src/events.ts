@@ -42,6 +42,19 @@ export interface AfterwardEvents {
 
 export type AfterwardEventName = keyof AfterwardEvents
 
+/** Every event name, in the order a job meets them. */
+export const AFTERWARD_EVENTS: readonly AfterwardEventName[] = Object.freeze([
+  'deferred',
+  'discarded',
+  'enqueued',
+  'enqueue-failed',
+  'started',
+  'retrying',
+  'completed',
+  'failed',
+  'handed-back',
+])
+
 /**
  * A subscriber of one event. Called synchronously where the event happens: keep it short, and
  * hand slow work off. Its return value is ignored, but a throw (or a returned promise that

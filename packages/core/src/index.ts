@@ -20,6 +20,7 @@ export type { OverlapPolicy, ScheduleOptions, ScheduleSpec } from './schedule.js
 export type { ScheduleSyncOptions, ScheduleSyncResult } from './schedule-sync.js'
 export { DeferScope } from './defer-scope.js'
 export type { DeferScopeOptions, DeferScopeState } from './defer-scope.js'
+export { AFTERWARD_EVENTS } from './events.js'
 export type { AfterwardEventName, AfterwardEvents, AfterwardListener, JobEvent } from './events.js'
 
 export type { Instrumentation, TraceCarrier } from './instrumentation.js'

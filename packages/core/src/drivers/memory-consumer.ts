@@ -1,11 +1,10 @@
 // The memory driver's consumer: takes waiting jobs by priority, up to its concurrency per queue,
 // runs each attempt and carries out how the worker says it ended, on the driver's queues
 // (memory.ts).
-import type { ConsumeOptions, Consumer, DeliveredJob, JobRecord } from '../driver.js'
-import { copyJson } from '../json.js'
+import type { ConsumeOptions, Consumer, JobRecord } from '../driver.js'
 import { PRIORITY_RANK } from '../options.js'
 import { attemptError, errorInfo } from './error-info.js'
-import type { Entry } from './memory-entry.js'
+import { startAttempt, type Entry } from './memory-entry.js'
 import type { PriorityLanes } from './memory-lanes.js'
 
 /** What a consumer uses of the driver: its waiting jobs and what to do with an attempt's end. */
@@ -98,26 +97,8 @@ export class MemoryConsumer implements Consumer {
   }
 
   async #attempt(entry: Entry): Promise<void> {
-    entry.state = 'active'
-    entry.attemptsMade++
-    entry.deliveries++
-    entry.startedAt = Date.now()
-    // A private copy of the input per attempt: what a task does to it is not stored, as with
-    // BullMQ, which reads the job afresh for every attempt.
-    const { record } = entry
-    if (record.schedule && entry.attemptsMade === 1) this.#queues.started(record)
-    const delivered: DeliveredJob = {
-      id: record.id,
-      task: record.task,
-      input: copyJson(record.input),
-      requestId: record.requestId,
-      createdAt: record.createdAt,
-      options: record.options,
-      trace: record.trace,
-      attempt: entry.attemptsMade,
-      redelivered: entry.deliveries > entry.attemptsMade,
-      schedule: record.schedule,
-    }
+    const delivered = startAttempt(entry)
+    if (entry.record.schedule && entry.attemptsMade === 1) this.#queues.started(entry.record)
     const end = await this.options.handle(delivered)
     switch (end.type) {
       case 'completed':

@@ -1,4 +1,11 @@
-import type { AttemptError, JobDetail, JobInfo, JobRecord, QueueState } from '../driver.js'
+import type {
+  AttemptError,
+  DeliveredJob,
+  JobDetail,
+  JobInfo,
+  JobRecord,
+  QueueState,
+} from '../driver.js'
 import { copyJson } from '../json.js'
 
 /** One job held by the memory driver. */
@@ -19,6 +26,47 @@ export interface Entry {
   planned?: boolean
   /** Removed before it started (its schedule changed): consumers drop it from their lane. */
   cancelled?: boolean
+}
+
+/** A new entry for a record, waiting, with nothing run yet. */
+export function newEntry(record: JobRecord, seq: number): Entry {
+  return {
+    record,
+    state: 'waiting',
+    seq,
+    attemptsMade: 0,
+    deliveries: 0,
+    lastError: undefined,
+    errors: [],
+    startedAt: undefined,
+    finishedAt: undefined,
+    timer: undefined,
+  }
+}
+
+/**
+ * Marks the entry's next attempt as started and returns the job to hand to the worker, with a
+ * private copy of the input: what a task does to it is not stored, as with BullMQ, which reads
+ * the job afresh for every attempt.
+ */
+export function startAttempt(entry: Entry): DeliveredJob {
+  entry.state = 'active'
+  entry.attemptsMade++
+  entry.deliveries++
+  entry.startedAt = Date.now()
+  const { record } = entry
+  return {
+    id: record.id,
+    task: record.task,
+    input: copyJson(record.input),
+    requestId: record.requestId,
+    createdAt: record.createdAt,
+    options: record.options,
+    trace: record.trace,
+    attempt: entry.attemptsMade,
+    redelivered: entry.deliveries > entry.attemptsMade,
+    schedule: record.schedule,
+  }
 }
 
 /** A copy of an entry as `jobs.get` returns it: callers cannot change the stored job. */

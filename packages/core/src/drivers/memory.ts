@@ -1,7 +1,7 @@
 import type { Driver, EnqueueResult, GiveUpSignal, JobInfo, JobRecord } from '../driver.js'
 import { AfterwardError, ErrorCode } from '../errors.js'
 import { countJobs, listJobs } from './memory-list.js'
-import { type Entry, detail, info } from './memory-entry.js'
+import { type Entry, detail, info, newEntry } from './memory-entry.js'
 import { jobNotFound, notRemovable, notRetryable } from './error-info.js'
 import { Fifo, PriorityLanes } from './memory-lanes.js'
 import { MemoryConsumer, type MemoryQueues } from './memory-consumer.js'
@@ -131,18 +131,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
   /** Stores one record; returns whether it is waiting now (rather than delayed). */
   function store(record: JobRecord, now: number): boolean {
     // Records are handed over (see Driver.enqueue): stored as they are, not copied.
-    const entry: Entry = {
-      record,
-      state: 'waiting',
-      seq: seq++,
-      attemptsMade: 0,
-      deliveries: 0,
-      lastError: undefined,
-      errors: [],
-      startedAt: undefined,
-      finishedAt: undefined,
-      timer: undefined,
-    }
+    const entry = newEntry(record, seq++)
     jobs.set(record.id, entry)
     const delay = record.options.delay - (now - record.createdAt)
     // A schedule's next run is always planned: drain() waits only for runs that are due.

@@ -7,6 +7,7 @@ import {
   PermanentError,
   defineTask,
   type Afterward,
+  AFTERWARD_EVENTS,
   type AfterwardEventName,
   type AfterwardEvents,
   type Driver,
@@ -14,24 +15,12 @@ import {
 } from '../index.js'
 import { closeInstances, deferred, instance } from './support.js'
 
-const NAMES: AfterwardEventName[] = [
-  'deferred',
-  'discarded',
-  'enqueued',
-  'enqueue-failed',
-  'started',
-  'retrying',
-  'completed',
-  'failed',
-  'handed-back',
-]
-
 type Seen = { [E in AfterwardEventName]: { name: E } & AfterwardEvents[E] }[AfterwardEventName]
 
 /** Subscribes to every event; returns what was seen, in order. */
 function record(afterward: Afterward): Seen[] {
   const seen: Seen[] = []
-  for (const name of NAMES) {
+  for (const name of AFTERWARD_EVENTS) {
     afterward.on(name, (event) => void seen.push({ name, ...event } as Seen))
   }
   return seen

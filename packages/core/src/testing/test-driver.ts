@@ -5,7 +5,6 @@ import type {
   AttemptEnd,
   ConsumeOptions,
   Consumer,
-  DeliveredJob,
   Driver,
   EnqueueResult,
   GiveUpSignal,
@@ -14,7 +13,6 @@ import type {
 } from '../driver.js'
 import type { AnyTask } from '../task.js'
 import { AfterwardError, ErrorCode } from '../errors.js'
-import { copyJson } from '../json.js'
 import { PRIORITY_RANK } from '../options.js'
 import {
   attemptError,
@@ -23,7 +21,7 @@ import {
   notRemovable,
   notRetryable,
 } from '../drivers/error-info.js'
-import { type Entry, detail, info } from '../drivers/memory-entry.js'
+import { type Entry, detail, info, newEntry, startAttempt } from '../drivers/memory-entry.js'
 import { countJobs, listJobs } from '../drivers/memory-list.js'
 import { memoryLimiter } from '../drivers/memory-limiter.js'
 import {
@@ -185,22 +183,7 @@ export function testDriver(options: TestDriverOptions = {}): TestDriver {
         `testDriver: job '${entry.record.id}' (${entry.record.task}) is in queue '${queue}' and no started worker takes it. Call await afterward.worker().start() before runDue() or runAll().`,
       )
     }
-    entry.state = 'active'
-    entry.attemptsMade++
-    entry.deliveries++
-    entry.startedAt = Date.now()
-    const { record } = entry
-    const delivered: DeliveredJob = {
-      id: record.id,
-      task: record.task,
-      input: copyJson(record.input),
-      requestId: record.requestId,
-      createdAt: record.createdAt,
-      options: record.options,
-      trace: record.trace,
-      attempt: entry.attemptsMade,
-      redelivered: entry.deliveries > entry.attemptsMade,
-    }
+    const delivered = startAttempt(entry)
     const run = consumer.options.handle(delivered)
     consumer.running.add(run)
     let end: AttemptEnd
@@ -280,19 +263,7 @@ export function testDriver(options: TestDriverOptions = {}): TestDriver {
         const live = key === undefined ? undefined : liveKeys.get(key)
         if (live !== undefined) return { id: live, deduplicated: true }
         if (key !== undefined) liveKeys.set(key, record.id)
-        const entry: TestEntry = {
-          record,
-          state: 'waiting',
-          seq: seq++,
-          attemptsMade: 0,
-          deliveries: 0,
-          lastError: undefined,
-          errors: [],
-          startedAt: undefined,
-          finishedAt: undefined,
-          timer: undefined,
-          dueAt: 0,
-        }
+        const entry: TestEntry = { ...newEntry(record, seq++), dueAt: 0 }
         wait(entry, record.options.delay)
         jobs.set(record.id, entry)
         queueNames.add(record.options.queue)
