@@ -35,17 +35,13 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
   const { job, task, providers, log, abort } = input
   const timeout = job.options.timeout
   const deadline = timeout === undefined ? undefined : Date.now() + timeout
+  const timedOut = () =>
+    new AfterwardError(
+      ErrorCode.TIMEOUT,
+      `Task '${task.name}' timed out after ${timeout} ms (attempt ${job.attempt}).`,
+    )
   const timer =
-    timeout === undefined
-      ? undefined
-      : setTimeout(() => {
-          abort.abort(
-            new AfterwardError(
-              ErrorCode.TIMEOUT,
-              `Task '${task.name}' timed out after ${timeout} ms (attempt ${job.attempt}).`,
-            ),
-          )
-        }, timeout)
+    timeout === undefined ? undefined : setTimeout(() => abort.abort(timedOut()), timeout)
 
   const meta: JobMeta = {
     id: job.id,
@@ -105,6 +101,9 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
     if (isThenable(result)) await abort.race(result)
     outcome = { status: 'success', error: undefined }
   } catch (err) {
+    // A failure raised once the deadline has passed is the timeout, even if it reached the loop
+    // before the timer did (a query cancelled by the server's statement_timeout, a busy loop).
+    if (deadline !== undefined && Date.now() >= deadline) abort.abort(timedOut())
     outcome = classify(err, abort)
   } finally {
     clearTimeout(timer)

@@ -629,6 +629,27 @@ export function driverConformance({
         expect(done.lastError?.message).toMatch(/timed out after 100 ms/)
       })
 
+      it('counts an error raised after the deadline as the timeout, even before the timer fires', async () => {
+        // The loop is held past the deadline, then the task throws: its rejection is seen before
+        // the timer (as when a server's statement_timeout cancels a query at the deadline).
+        const late = defineTask({
+          name: 'late',
+          timeout: 30,
+          retry: { attempts: 1 },
+          async run() {
+            const until = Date.now() + 60
+            while (Date.now() < until); // holds the event loop past the deadline
+            throw new Error('cancelled by the server')
+          },
+        })
+        const afterward = instance({ tasks: [late], driver: makeDriver() })
+        await afterward.worker().start()
+        const { id } = await afterward.enqueue(late, undefined)
+        const done = await afterward.jobs.wait(id)
+        expect(done.state).toBe('failed')
+        expect(done.lastError?.code).toBe('AFTERWARD_TIMEOUT')
+      })
+
       it('fails at once, without retries, a job whose task the worker does not know', async () => {
         const ghost = defineTask({ name: 'ghost', retry: { attempts: 4 }, run: () => undefined })
         const driver = makeDriver()
