@@ -79,14 +79,25 @@ export async function createTestDatabase(name?: string): Promise<TestDatabase> {
     })
   }
   try {
-    await withClient(url, async (client) => {
-      for (const sql of migrations()) await client.query(sql)
-    })
+    await migrateTestDatabase(url)
   } catch (error) {
     await drop()
     throw error
   }
   return { url, name: database, drop }
+}
+
+/**
+ * Applies every migration to the (empty) database at `url`, as the user in `url`, who then owns
+ * the tables: for a database of a private server (test/support/pg-server.ts).
+ *
+ * @example
+ * await migrateTestDatabase('postgres://app@127.0.0.1:54321/app')
+ */
+export async function migrateTestDatabase(url: string): Promise<void> {
+  await withClient(url, async (client) => {
+    for (const sql of migrations()) await client.query(sql)
+  })
 }
 
 /** Options for {@link createPrisma}. */

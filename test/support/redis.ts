@@ -48,6 +48,13 @@ export interface RedisServer {
   readonly port: number
   /** `redis://127.0.0.1:<port>` */
   readonly url: string
+  /** The running server's process id; undefined while it is stopped. */
+  readonly pid: number | undefined
+  /**
+   * Sends `signal` to the server as an operator would (`SIGKILL`, `SIGSTOP`, `SIGCONT`); for
+   * `SIGKILL` and `SIGTERM`, resolves once it has exited. `restart()` starts it again.
+   */
+  kill(signal: NodeJS.Signals): Promise<void>
   /**
    * Stops the server (SIGTERM, then SIGKILL after 5 s) and resolves once it has exited. Its data
    * directory is removed unless `keepData` (then `restart()` starts it again with what it had
@@ -144,6 +151,19 @@ export async function startRedisServer(
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child?.exitCode === null && child.signalCode === null ? child.pid : undefined
+    },
+    async kill(signal) {
+      const proc = child
+      if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
+      proc.kill(signal)
+      if (signal === 'SIGKILL' || signal === 'SIGTERM') {
+        await exited
+        running.delete(proc)
+      }
+    },
     async stop(options) {
       await stop()
       if (options?.keepData !== true) rmSync(dir, { recursive: true, force: true })

@@ -1,0 +1,143 @@
+// One deployment under test: a real Fastify app (reply.defer) listening on a port of its own,
+// and worker child processes kept alive by a small supervisor (a killed worker is started again,
+// as systemd or Kubernetes would), all on one broker: bullmq() on Redis or on PostgreSQL.
+import { fork, type ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+import { bullmq, createAfterward, type Afterward, type BullmqDriverOptions } from '@afterward/core'
+import afterwardPlugin from '@afterward/fastify'
+import { record } from './task.js'
+
+const workerFile = fileURLToPath(new URL('./worker.ts', import.meta.url))
+
+export interface DeploymentOptions {
+  driver: BullmqDriverOptions
+  /** The task's database (Prisma), if it uses one. */
+  db?: string
+  workers: number
+  concurrency: number
+  /** The file the task appends its effects to. */
+  effects: string
+}
+
+/** When a job's effect was first recorded, and how many runs recorded it. */
+export interface Effect {
+  first: number
+  runs: number
+}
+
+export interface Deployment {
+  /** `http://127.0.0.1:<port>` of the app. */
+  readonly url: string
+  /** The app's Afterward instance, to look up a job that went missing. */
+  readonly afterward: Afterward
+  /** Sends `signal` to worker `index`; resolves once it has exited (the supervisor restarts it). */
+  killWorker(index: number, signal: NodeJS.Signals): Promise<void>
+  /** The effects recorded so far, by job id. */
+  effects(): Map<string, Effect>
+  close(): Promise<void>
+}
+
+/** Starts the app and `options.workers` workers; resolves once all are ready. */
+export async function startDeployment(options: DeploymentOptions): Promise<Deployment> {
+  const workers: (ChildProcess | undefined)[] = []
+  let closing = false
+
+  const spawnWorker = (index: number): Promise<void> => {
+    const child = fork(workerFile, [], {
+      execArgv: ['--import', 'tsx'],
+      env: {
+        ...process.env,
+        FAULTS_WORKER: JSON.stringify({
+          driver: options.driver,
+          db: options.db,
+          concurrency: options.concurrency,
+        }),
+        FAULTS_EFFECTS: options.effects,
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    workers[index] = child
+    child.once('exit', () => {
+      if (workers[index] === child) workers[index] = undefined
+      // The supervisor: a worker that died (crash, kill, SIGTERM) is replaced after 500 ms.
+      if (!closing) setTimeout(() => !closing && void spawnWorker(index).catch(() => {}), 500)
+    })
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker ${index} not ready in 60 s`)), 60_000)
+      child.once('message', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer)
+        reject(new Error(`worker ${index} exited before it was ready (${signal ?? code})`))
+      })
+    })
+  }
+
+  const afterward = createAfterward({
+    tasks: [record],
+    driver: bullmq(options.driver),
+    logger: pino({ level: 'silent' }),
+  })
+  const app: FastifyInstance = Fastify()
+  let started = false
+  try {
+    await app.register(afterwardPlugin, { afterward })
+    app.post<{ Body: { n: number } }>('/orders', async (request, reply) => {
+      const job = reply.defer(record, { n: request.body.n })
+      return { jobId: job.id }
+    })
+    const url = await app.listen({ port: 0, host: '127.0.0.1' })
+    await Promise.all(Array.from({ length: options.workers }, (_, i) => spawnWorker(i)))
+    started = true
+
+    return {
+      url,
+      afterward,
+      async killWorker(index, signal) {
+        const child = workers[index]
+        if (child === undefined || child.exitCode !== null) return
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+        child.kill(signal)
+        await exited
+      },
+      effects: () => readEffects(options.effects),
+      close: () => close(),
+    }
+  } finally {
+    if (!started) await close()
+  }
+
+  async function close(): Promise<void> {
+    closing = true
+    await Promise.all(
+      workers.map(async (child) => {
+        if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+        child.kill('SIGCONT')
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+        await exited
+        clearTimeout(timer)
+      }),
+    )
+    await app.close()
+  }
+}
+
+function readEffects(file: string): Map<string, Effect> {
+  const effects = new Map<string, Effect>()
+  if (!existsSync(file)) return effects
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [id, at] = line.split(' ')
+    if (id === undefined || at === undefined) continue
+    const seen = effects.get(id)
+    if (seen) seen.runs++
+    else effects.set(id, { first: Number(at), runs: 1 })
+  }
+  return effects
+}
