@@ -26,6 +26,8 @@ export interface DeploymentOptions {
 export interface Effect {
   first: number
   runs: number
+  /** A run knew (ctx.job.redelivered) that an earlier run was cut off. */
+  redelivered: boolean
 }
 
 export interface Deployment {
@@ -133,11 +135,12 @@ function readEffects(file: string): Map<string, Effect> {
   const effects = new Map<string, Effect>()
   if (!existsSync(file)) return effects
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const [id, at] = line.split(' ')
+    const [id, at, how] = line.split(' ')
     if (id === undefined || at === undefined) continue
-    const seen = effects.get(id)
-    if (seen) seen.runs++
-    else effects.set(id, { first: Number(at), runs: 1 })
+    const seen = effects.get(id) ?? { first: Number(at), runs: 0, redelivered: false }
+    seen.runs++
+    seen.redelivered ||= how === 'redelivered'
+    effects.set(id, seen)
   }
   return effects
 }

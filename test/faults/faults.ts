@@ -267,9 +267,7 @@ export const faults: readonly Fault[] = [
     broker: 'postgres',
     forms: ['short', 'long'],
     inject: (env) =>
-      every(2_000, by(env, 6_000, 20_000), () =>
-        terminate(env, `datname = '${env.brokerDb}'`),
-      ),
+      every(2_000, by(env, 6_000, 20_000), () => terminate(env, `datname = '${env.brokerDb}'`)),
   },
   {
     name: 'bullmq({ postgres }): PostgreSQL SIGSTOP 20 s',

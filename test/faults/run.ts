@@ -37,6 +37,8 @@ interface Outcome {
   /** Lost, but within the fault's documented loss window. */
   lossAllowed: boolean
   duplicates: number
+  /** Jobs run again after a run was cut off (crash, lost lock), as ctx.job.redelivered says. */
+  redelivered: number
   maxLatencyMs: number
   recoveryMs: number | undefined
   error?: string
@@ -66,7 +68,8 @@ try {
   await postgres.stop()
 }
 
-const seconds = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1_000).toFixed(1)} s`)
+const seconds = (ms: number | undefined) =>
+  ms === undefined ? '–' : `${(ms / 1_000).toFixed(1)} s`
 console.log(
   `\nFault suite, ${form} form: ${settings.rate} requests/s, ${workers} worker processes × concurrency ${concurrency}; ` +
     `recovery = from the fault's end until every job acknowledged up to then has run and the app acknowledges again`,
@@ -78,6 +81,7 @@ table(
     'acknowledged',
     'lost',
     'duplicates',
+    'redelivered',
     '503s',
     'no answer',
     'max latency',
@@ -89,6 +93,7 @@ table(
     String(o.acknowledged),
     o.lost.length === 0 ? '0' : `${o.lost.length}${o.lossAllowed ? ' (documented)' : ' FAIL'}`,
     String(o.duplicates),
+    String(o.redelivered),
     String(o.sent.filter((s) => s.status === 503).length),
     String(o.sent.filter((s) => s.status !== 503 && !(s.status >= 200 && s.status < 300)).length),
     seconds(o.maxLatencyMs),
@@ -117,6 +122,7 @@ async function runFault(fault: Fault, index: number, postgres: PostgresServer): 
     lost: [],
     lossAllowed: false,
     duplicates: 0,
+    redelivered: 0,
     maxLatencyMs: 0,
     recoveryMs: undefined,
   }
@@ -171,6 +177,7 @@ async function runFault(fault: Fault, index: number, postgres: PostgresServer): 
     }
     outcome.lost = acked.filter((s) => !effects.has(s.jobId!)).map((s) => s.jobId!)
     outcome.duplicates = [...effects.values()].filter((e) => e.runs > 1).length
+    outcome.redelivered = [...effects.values()].filter((e) => e.redelivered).length
     const lostAt = acked.filter((s) => !effects.has(s.jobId!)).map((s) => s.end)
     outcome.lossAllowed =
       fault.lossWindowMs !== undefined &&

@@ -8,7 +8,7 @@ import { defineTask, type TaskContext } from '@afterward/core'
 import type { PrismaClient } from '../prisma/generated/client.js'
 
 /** How long each run works before it records its effect: long enough to be cut off by a kill. */
-export const WORK_MS = 40
+export const WORK_MS = 100
 
 export const record = defineTask({
   name: 'record',
@@ -23,6 +23,9 @@ export const record = defineTask({
       update: {},
     })
     // One short O_APPEND write per run: atomic on Linux, so lines of several workers never mix.
-    appendFileSync(process.env.FAULTS_EFFECTS!, `${ctx.job.id} ${Date.now()}\n`)
+    appendFileSync(
+      process.env.FAULTS_EFFECTS!,
+      `${ctx.job.id} ${Date.now()} ${ctx.job.redelivered ? 'redelivered' : 'first'}\n`,
+    )
   },
 })

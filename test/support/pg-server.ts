@@ -90,7 +90,10 @@ export async function startPostgresServer(
   process.once('exit', kill)
 
   const ping = async (): Promise<boolean> => {
-    const client = new pg.Client({ connectionString: url('postgres'), connectionTimeoutMillis: 1_000 })
+    const client = new pg.Client({
+      connectionString: url('postgres'),
+      connectionTimeoutMillis: 1_000,
+    })
     client.on('error', () => {})
     try {
       await client.connect()
@@ -165,7 +168,10 @@ export async function startPostgresServer(
       }
     },
     async query<R extends object>(sql: string, database = 'postgres') {
-      const client = new pg.Client({ connectionString: url(database), connectionTimeoutMillis: 5_000 })
+      const client = new pg.Client({
+        connectionString: url(database),
+        connectionTimeoutMillis: 5_000,
+      })
       client.on('error', () => {})
       try {
         await client.connect()
