@@ -1,10 +1,16 @@
 import type { Job, Worker as BullWorker, WorkerOptions } from 'bullmq'
-import type { ConsumeOptions, Consumer } from '../../driver.js'
+import type { AttemptEnd, ConsumeOptions, Consumer } from '../../driver.js'
 import type { StoredData } from './job-data.js'
 import type { BullBinding } from './store.js'
 import { AfterwardError, ErrorCode } from '../../errors.js'
 import { BUILTIN_DEFAULTS, backoffDelay } from '../../options.js'
-import { type BullJobLike, failureMessage, failureStack, toDelivered } from './job-data.js'
+import {
+  type BullJobLike,
+  failureMessage,
+  failureStack,
+  isStoredData,
+  toDelivered,
+} from './job-data.js'
 
 export interface BullmqConsumerOptions extends ConsumeOptions {
   prefix: string | undefined
@@ -49,7 +55,11 @@ export class BullmqConsumer implements Consumer {
     // attempt ended from how this settles: a retry is a plain error (its delay read back by
     // the backoff strategy), a failure for good an UnrecoverableError.
     const processor = (job: Job<StoredData>, token?: string): Promise<void> =>
-      handle(toDelivered(job as unknown as BullJobLike)).then((end) => {
+      // Data that is not Afterward's fails for good before anything runs: retrying cannot fix it.
+      (isStoredData(job.data)
+        ? handle(toDelivered(job as unknown as BullJobLike))
+        : Promise.resolve<AttemptEnd>({ type: 'failed', error: notAnAfterwardJob(job) })
+      ).then((end) => {
         switch (end.type) {
           case 'completed':
             return
@@ -154,4 +164,13 @@ class RetryLater extends Error {
     super(failureMessage(error))
     this.stack = failureStack(error)
   }
+}
+
+/** The error of a job whose data is not Afterward's envelope (see `isStoredData`). */
+function notAnAfterwardJob(job: Job): AfterwardError {
+  return new AfterwardError(
+    ErrorCode.INPUT_INVALID,
+    `Job '${job.id ?? '?'}' (task '${job.name}') was not written by Afterward: its data has no { input, options } envelope. Enqueue jobs with defer() or afterward.enqueue(), not with BullMQ's Queue.add().`,
+    { retryable: false },
+  )
 }

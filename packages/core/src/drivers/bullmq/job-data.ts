@@ -129,6 +129,16 @@ export function toBullJob(record: JobRecord): {
   }
 }
 
+/**
+ * Whether a job's data is Afterward's envelope. Another program (or an old bug, or someone with
+ * access to Redis) may write other data to the same queue; such a job cannot be read at all.
+ */
+export function isStoredData(data: unknown): data is StoredData {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return false
+  const { options } = data as { options?: unknown }
+  return typeof options === 'object' && options !== null && !Array.isArray(options)
+}
+
 export function toDelivered(job: BullJobLike): DeliveredJob {
   return {
     id: job.id!,
