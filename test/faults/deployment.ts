@@ -39,6 +39,8 @@ export interface Deployment {
   killWorker(index: number, signal: NodeJS.Signals): Promise<void>
   /** The effects recorded so far, by job id. */
   effects(): Map<string, Effect>
+  /** Process ids of the workers running now. */
+  workerPids(): number[]
   close(): Promise<void>
 }
 
@@ -108,6 +110,10 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
         await exited
       },
       effects: () => readEffects(options.effects),
+      workerPids: () =>
+        workers.flatMap((child) =>
+          child?.pid === undefined || child.exitCode !== null ? [] : [child.pid],
+        ),
       close: () => close(),
     }
   } finally {

@@ -22,6 +22,10 @@ export const record = defineTask({
       create: { jobId: ctx.job.id, body: String(input.n) },
       update: {},
     })
+    // A run past its timeout is being retried already: a task that checks its signal before
+    // its effect leaves that effect to the retry (without this check, a PostgreSQL frozen for
+    // 20 s made 80 jobs record their effect twice).
+    ctx.signal.throwIfAborted()
     // One short O_APPEND write per run: atomic on Linux, so lines of several workers never mix.
     appendFileSync(
       process.env.FAULTS_EFFECTS!,
