@@ -22,6 +22,11 @@ export interface LoadOptions {
   maxInFlight?: number
   /** Per-request timeout. @defaultValue 10_000 */
   timeoutMs?: number
+  /**
+   * Called with each request once answered. With it, requests are not kept (`stop()` resolves
+   * with none): a long soak holds no record per request. @defaultValue none: all are kept
+   */
+  onAnswer?: (sent: Sent) => void
 }
 
 export interface Load {
@@ -40,7 +45,7 @@ export function startLoad(options: LoadOptions): Load {
 
   const send = async (n: number): Promise<void> => {
     const entry: Sent = { n, start: Date.now(), end: 0, status: 0 }
-    sent.push(entry)
+    if (options.onAnswer === undefined) sent.push(entry)
     try {
       const response = await fetch(`${options.url}/orders`, {
         method: 'POST',
@@ -55,6 +60,7 @@ export function startLoad(options: LoadOptions): Load {
       // no answer: status 0
     } finally {
       entry.end = Date.now()
+      options.onAnswer?.(entry)
     }
   }
 
