@@ -52,6 +52,9 @@ if (selected.length === 0) {
   process.exit(2)
 }
 
+// Interrupted: exit through the exit hooks that kill the servers (workers follow their parent).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+
 const began = Date.now()
 const postgres = await startPostgresServer()
 const outcomes: Outcome[] = []

@@ -31,6 +31,8 @@ const afterward = createAfterward({
         },
 })
 const worker = afterward.worker({ concurrency: config.concurrency })
+// The suite is gone (killed, or crashed): never outlive it.
+process.once('disconnect', () => process.exit(1))
 process.once('SIGTERM', () => {
   void afterward.close().then(() => process.exit(0))
 })
