@@ -35,7 +35,10 @@ export interface Deployment {
   readonly url: string
   /** The app's Afterward instance, to look up a job that went missing. */
   readonly afterward: Afterward
-  /** Sends `signal` to worker `index`; resolves once it has exited (the supervisor restarts it). */
+  /**
+   * Sends `signal` to worker `index` once it has runs in progress (within 5 s), so that the kill
+   * cuts some off; resolves once it has exited (the supervisor restarts it).
+   */
   killWorker(index: number, signal: NodeJS.Signals): Promise<void>
   /** The effects recorded so far, by job id. */
   effects(): Map<string, Effect>
@@ -105,6 +108,10 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       async killWorker(index, signal) {
         const child = workers[index]
         if (child === undefined || child.exitCode !== null) return
+        for (const deadline = Date.now() + 5_000; Date.now() < deadline;) {
+          if ((await runningIn(child)) > 0) break
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
         child.kill(signal)
         await exited
@@ -135,6 +142,24 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     )
     await app.close()
   }
+}
+
+/** How many runs worker `child` has in progress (0 if it does not answer within 1 s). */
+function runningIn(child: ChildProcess): Promise<number> {
+  if (!child.connected) return Promise.resolve(0)
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(0), 1_000)
+    const listener = (message: { type?: string; count?: number }) => {
+      if (message.type === 'running') done(message.count ?? 0)
+    }
+    function done(count: number) {
+      clearTimeout(timer)
+      child.off('message', listener)
+      resolve(count)
+    }
+    child.on('message', listener)
+    child.send('running?', (error) => error && done(0))
+  })
 }
 
 function readEffects(file: string): Map<string, Effect> {

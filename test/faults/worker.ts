@@ -1,12 +1,13 @@
 // A worker process of the fault suite, started (and killed) by test/faults/deployment.ts:
 //   FAULTS_WORKER='{"driver":{...},"db":"postgres://..."}' FAULTS_EFFECTS=file \
 //     tsx --conditions=source test/faults/worker.ts
-// It tells its parent over IPC when it is ready, and shuts down cleanly on SIGTERM.
+// It tells its parent over IPC when it is ready and, when asked, how many runs it has in
+// progress; it shuts down cleanly on SIGTERM.
 import { pino } from 'pino'
 import { bullmq, createAfterward, type BullmqDriverOptions } from '@afterward/core'
 import { prismaContext } from '@afterward/prisma'
 import { createPrisma } from '../support/pg.js'
-import { record } from './task.js'
+import { record, runningNow } from './task.js'
 
 interface WorkerConfig {
   driver: BullmqDriverOptions
@@ -31,6 +32,10 @@ const afterward = createAfterward({
         },
 })
 const worker = afterward.worker({ concurrency: config.concurrency })
+// The suite asks how many runs are in progress before it kills this worker.
+process.on('message', (message) => {
+  if (message === 'running?') process.send!({ type: 'running', count: runningNow() })
+})
 // The suite is gone (killed, or crashed): never outlive it.
 process.once('disconnect', () => process.exit(1))
 process.once('SIGTERM', () => {
