@@ -1,8 +1,8 @@
 // The fault suite: "nothing acknowledged is lost". For each fault, a real Fastify app under a
 // steady load, worker child processes, and a Redis (and a PostgreSQL) of the suite's own; the
 // fault strikes during the load; then every acknowledged request's job must have run.
-//   pnpm test:faults            the long form (every fault, longer outages; about 10 minutes)
-//   pnpm test:faults --short    the short form that CI runs (about 3 minutes)
+//   pnpm test:faults            the long form (every fault, longer outages; about 8 minutes)
+//   pnpm test:faults --short    the short form that CI runs (under 3 minutes)
 //   pnpm test:faults --only=SIGSTOP   the faults whose name contains SIGSTOP
 // Prints one table; exits 1 when an acknowledged job was lost (beyond a documented loss), when a
 // fault could not be run, or when nothing was acknowledged at all.
