@@ -3,7 +3,7 @@
 // never chases ticks, and scheduled runs go through the real worker (retries, ctx.job.schedule).
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { ErrorCode, defineTask } from '@afterward/core'
+import { ErrorCode, defineTask, type ScheduleOptions } from '@afterward/core'
 import { testDriver } from '@afterward/core/testing'
 import { instance } from '../support/afterward.js'
 
@@ -11,7 +11,7 @@ const MINUTE = 60_000
 const T0 = new Date('2030-01-01T00:00:00Z').getTime()
 
 /** A task on `schedule` that records the tick (relative to T0) and attempt of each run. */
-function recording(schedule: Parameters<typeof defineTask>[0]['schedule']) {
+function recording(schedule: ScheduleOptions<void>) {
   const runs: { tick: number; attempt: number; id: string }[] = []
   const task = defineTask({
     name: 'poll',

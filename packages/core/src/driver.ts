@@ -127,7 +127,7 @@ export type AttemptEnd =
  * defaults (`WorkerOptions`) before it calls the driver.
  *
  * @example
- * const consumer = driver.consume({ queues: ['default'], concurrency: 10, log, handle })
+ * const consumer = driver.consume({ queues: ['default'], concurrency: 10, log, handle, stalled })
  * await consumer.start()
  */
 export interface ConsumeOptions {
@@ -149,6 +149,15 @@ export interface ConsumeOptions {
    * Retries are decided by the worker, once, for every driver (retry.ts).
    */
   handle(job: DeliveredJob): Promise<AttemptEnd>
+  /**
+   * Called by a driver that recovers the jobs of dead workers (see `StallOptions`) when it has
+   * put a stalled job back in its queue: the worker running it stopped renewing its lock
+   * (crashed, killed, blocked, or cut off from the broker). `job.attempt` is the attempt that
+   * was cut off. `willRun` is false when the job has stalled more than `stall.maxStalledCount`
+   * times: the broker then fails it for good instead of running it again. Never throws.
+   * `memory()` never calls it: its jobs end with their process.
+   */
+  stalled(job: DeliveredJob, willRun: boolean): void
 }
 
 /**
@@ -303,7 +312,7 @@ export interface Operator {
  * Delivers stored jobs to a worker: the side `afterward.worker()` reads from.
  *
  * @example
- * const consumer = driver.consume({ queues: ['default'], concurrency: 5, log, handle: run })
+ * const consumer = driver.consume({ queues: ['default'], concurrency: 5, log, handle, stalled })
  * await consumer.start()
  */
 export interface Delivery {

@@ -13,6 +13,7 @@ import { enterLimits, hasLimits, type GateResult } from './limit-gate.js'
 import { runAttempt, type ProviderList } from './run-attempt.js'
 import { jobEvent } from './runtime.js'
 import { syncSchedules } from './schedule-sync.js'
+import { reportStalled } from './stalled.js'
 
 /** How a job passed its task's limits: the slot to leave after, or why it may not run. */
 interface Pass {
@@ -162,6 +163,8 @@ export class Worker {
         stall: this.#stall,
         log,
         handle: (job) => this.#take(job, wrap),
+        stalled: (job, willRun) =>
+          reportStalled(this.#runtime, job, willRun, this.#stall.maxStalledCount),
       })
       await this.#consumer.start()
     } catch (err) {
@@ -278,7 +281,11 @@ export class Worker {
     if (events.has('started')) {
       // A scheduled run waits from its tick: its job was planned long before it was due.
       const since = job.schedule?.tick ?? job.createdAt
-      events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - since })
+      events.emit('started', {
+        ...jobEvent(job, job.attempt),
+        waitMs: Date.now() - since,
+        redelivered: job.redelivered,
+      })
     }
     if (refused !== undefined) return this.#ended(job, afterFailure(refused, job), started, log)
     if (!task) {

@@ -30,6 +30,8 @@ export function countEvents(afterward: Afterward, store: SeriesStore): () => voi
     afterward.on('retrying', (e) => void ended(e, 'retried').counts.retried++),
     afterward.on('failed', (e) => void ended(e, 'failed').counts.failed++),
     afterward.on('handed-back', (e) => void ended(e, 'handed_back').counts.handedBack++),
+    // Found by this process's worker; the attempt cut off ended in the process that died.
+    afterward.on('stalled', (e) => void store.get(e.task, e.queue).counts.stalled++),
   ]
 
   return () => {

@@ -31,8 +31,8 @@ export class BullmqConsumer implements Consumer {
   }
 
   async start(): Promise<void> {
-    const { Worker, UnrecoverableError, WaitingError, DelayedError } = await import('bullmq')
-    const { queues, concurrency, prefix, handle, log, keepCompleted, keepFailed, stall } =
+    const { Worker, Job, UnrecoverableError, WaitingError, DelayedError } = await import('bullmq')
+    const { queues, concurrency, prefix, handle, stalled, log, keepCompleted, keepFailed, stall } =
       this.#options
     const binding = (this.#binding = await this.#options.connect())
     if (binding.backend === undefined) await this.#checkEviction(binding.connection)
@@ -110,6 +110,17 @@ export class BullmqConsumer implements Consumer {
           lastLogged = Date.now()
           log.error({ err, queue: name }, 'worker connection error (BullMQ retries on its own)')
         }
+      })
+      // BullMQ says only the id of a job it found stalled and put back: read the job for the
+      // worker's log line and `stalled` event. Rare (a worker died), so one read is cheap.
+      worker.on('stalled', (jobId) => {
+        Job.fromId(worker as never, jobId)
+          .then((job?: BullJobLike & { deferredFailure?: string }) => {
+            if (job) stalled(toDelivered(job), job.deferredFailure === undefined)
+          })
+          .catch((err: unknown) => {
+            log.warn({ err, jobId, queue: name }, 'could not read a stalled job')
+          })
       })
       this.#workers.push(worker)
     }
