@@ -6,7 +6,14 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { AfterwardError, bullmq, defineTask, memory, type Afterward } from '@afterward/core'
+import {
+  AfterwardError,
+  ErrorCode,
+  bullmq,
+  defineTask,
+  memory,
+  type Afterward,
+} from '@afterward/core'
 import { afterwardMetrics } from '@afterward/prometheus'
 import { deferred, instance, thrown } from '../support/afterward.js'
 import { redisUrl, uniqueQueueName } from '../support/redis.js'
@@ -41,10 +48,11 @@ function capturing(): { logger: pino.Logger; lines: Record<string, unknown>[] } 
   return { logger, lines }
 }
 
-/** The `stalled` events, and the `started` events of redelivered runs, in order. */
+/** The `stalled` and `failed` events, and the `started` events of redelivered runs, in order. */
 function recordStalls(afterward: Afterward): Record<string, unknown>[] {
   const seen: Record<string, unknown>[] = []
   afterward.on('stalled', (e) => void seen.push({ name: 'stalled', ...e }))
+  afterward.on('failed', (e) => void seen.push({ name: 'failed', ...e }))
   afterward.on('started', ({ jobId, task, queue, requestId, attempt, redelivered }) => {
     if (redelivered)
       seen.push({ name: 'started', jobId, task, queue, requestId, attempt, redelivered })
@@ -86,10 +94,14 @@ describe('bullmq: crash recovery', () => {
     // The worker that found the job stalled said so (event, warn line, metric), and the run
     // that recovered it is marked redelivered.
     const job = { jobId: id, task: 'hold', queue: 'default', requestId: 'req-orphan' }
-    expect(events).toEqual([
-      { name: 'stalled', ...job, attempt: 1, trace: undefined, willRun: true },
-      { name: 'started', ...job, attempt: 1, redelivered: true },
-    ])
+    // The stalled job is read before it is reported: the run that recovers it may start first.
+    await expect.poll(() => events.map((e) => e.name).sort()).toEqual(['stalled', 'started'])
+    expect(events).toEqual(
+      expect.arrayContaining([
+        { name: 'stalled', ...job, attempt: 1, trace: undefined, willRun: true },
+        { name: 'started', ...job, attempt: 1, redelivered: true },
+      ]),
+    )
     expect(lines.filter((l) => String(l.msg).startsWith('job stalled'))).toEqual([
       expect.objectContaining({ level: WARN, ...job, attempt: 1, maxStalledCount: 1 }),
     ])
@@ -108,6 +120,8 @@ describe('bullmq: crash recovery', () => {
       logger,
     })
     const events = recordStalls(afterward)
+    const metrics = afterwardMetrics({ afterward, prefix: 'orphans_limit_', queueCounts: false })
+    onTestFinished(() => metrics.close())
     const { child, started } = await startChildWorker(prefix)
     const { id } = await afterward.enqueue(hold, undefined)
     expect(await started).toBe(id)
@@ -126,12 +140,28 @@ describe('bullmq: crash recovery', () => {
       lastError: { message: 'job stalled more than allowable limit' },
     })
     expect(runs).toBe(0)
-    expect(events).toEqual([
-      expect.objectContaining({ name: 'stalled', jobId: id, willRun: false }),
+    // Reported as stalled (not to run again), and as failed for good when a worker took it.
+    await expect.poll(() => events.map((e) => e.name).sort()).toEqual(['failed', 'stalled'])
+    expect(events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'stalled', jobId: id, attempt: 1, willRun: false }),
+        expect.objectContaining({ name: 'failed', jobId: id, attempt: 1, durationMs: 0 }),
+      ]),
+    )
+    expect(events.find((e) => e.name === 'failed')?.error).toMatchObject({
+      code: ErrorCode.STALLED,
+    })
+    const byLevel = lines.map((l) => [l.level, l.msg, l.jobId] as [number, string, string])
+    expect(byLevel.sort((a, b) => a[0] - b[0])).toEqual([
+      [WARN, expect.stringMatching(/^job stalled more than maxStalledCount times/), id],
+      [ERROR, 'job failed for good', id],
     ])
-    expect(lines.filter((l) => String(l.msg).startsWith('job stalled'))).toEqual([
-      expect.objectContaining({ level: ERROR, jobId: id, maxStalledCount: 0 }),
-    ])
+    // Counted as stalled and as failed; no attempt ran, so no run duration was observed.
+    const text = await metrics.registry.metrics()
+    const labels = '{task="hold",queue="default"}'
+    expect(text).toContain(`orphans_limit_jobs_stalled_total${labels} 1\n`)
+    expect(text).toContain(`orphans_limit_jobs_failed_total${labels} 1\n`)
+    expect(text).not.toContain('orphans_limit_job_run_duration_seconds_count{')
   })
 
   it('keeps the lock of a job that runs many lock durations on a healthy worker: it runs once', async () => {

@@ -158,6 +158,12 @@ export interface ConsumeOptions {
    * `memory()` never calls it: its jobs end with their process.
    */
   stalled(job: DeliveredJob, willRun: boolean): void
+  /**
+   * Called by such a driver when its broker failed a job for good without handing it to
+   * `handle`: the job had stalled more than `stall.maxStalledCount` times (`stalled` said
+   * `willRun: false`). `job.attempt` is the attempt it was on. Never throws.
+   */
+  stallLimitReached(job: DeliveredJob): void
 }
 
 /**

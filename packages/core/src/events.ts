@@ -38,7 +38,11 @@ export interface AfterwardEvents {
   retrying: JobEvent & { durationMs: number; error: Error; delayMs: number }
   /** An attempt succeeded: the job is done. */
   completed: JobEvent & { durationMs: number }
-  /** The last attempt failed, or the error said not to retry: the job is failed for good. */
+  /**
+   * The last attempt failed, or the error said not to retry, or the job stalled more than
+   * `maxStalledCount` times (`error.code` `AFTERWARD_STALLED`, `durationMs` 0: no attempt ran):
+   * the job is failed for good.
+   */
   failed: JobEvent & { durationMs: number; error: Error }
   /** The worker shut down during the attempt and handed the job back to its queue; the attempt does not count. */
   'handed-back': JobEvent & { durationMs: number }
@@ -46,9 +50,10 @@ export interface AfterwardEvents {
    * A worker found the job stalled: the worker running it stopped renewing its lock (crashed,
    * was killed, blocked its event loop, or lost the broker), so the job went back to its queue.
    * `attempt` is the attempt that was cut off; it does not count. `willRun` is false when the
-   * job had stalled more than `maxStalledCount` times: the broker fails it for good instead.
-   * Reported by the worker that found it, which may run in another process than the one that
-   * ran the job. Only drivers that recover dead workers' jobs report it (`bullmq()`).
+   * job had stalled more than `maxStalledCount` times: the broker fails it for good instead, and
+   * `failed` (error code `AFTERWARD_STALLED`) follows when a worker takes it. Reported by the
+   * worker that found it, in its process, after reading the job: the run that recovers it may
+   * report `started` first. Only drivers that recover dead workers' jobs report it (`bullmq()`).
    */
   stalled: JobEvent & { willRun: boolean }
 }

@@ -13,7 +13,7 @@ import { enterLimits, hasLimits, type GateResult } from './limit-gate.js'
 import { runAttempt, type ProviderList } from './run-attempt.js'
 import { jobEvent } from './runtime.js'
 import { syncSchedules } from './schedule-sync.js'
-import { reportStalled } from './stalled.js'
+import { reportStallLimit, reportStalled } from './stalled.js'
 
 /** How a job passed its task's limits: the slot to leave after, or why it may not run. */
 interface Pass {
@@ -165,6 +165,8 @@ export class Worker {
         handle: (job) => this.#take(job, wrap),
         stalled: (job, willRun) =>
           reportStalled(this.#runtime, job, willRun, this.#stall.maxStalledCount),
+        stallLimitReached: (job) =>
+          reportStallLimit(this.#runtime, job, this.#stall.maxStalledCount),
       })
       await this.#consumer.start()
     } catch (err) {

@@ -32,8 +32,9 @@ export class BullmqConsumer implements Consumer {
 
   async start(): Promise<void> {
     const { Worker, Job, UnrecoverableError, WaitingError, DelayedError } = await import('bullmq')
-    const { queues, concurrency, prefix, handle, stalled, log, keepCompleted, keepFailed, stall } =
+    const { queues, concurrency, prefix, handle, log, keepCompleted, keepFailed, stall } =
       this.#options
+    const { stalled, stallLimitReached } = this.#options
     const binding = (this.#binding = await this.#options.connect())
     if (binding.backend === undefined) await this.#checkEviction(binding.connection)
     // Loosely typed at the one place where the binding meets BullMQ's overloads.
@@ -121,6 +122,15 @@ export class BullmqConsumer implements Consumer {
           .catch((err: unknown) => {
             log.warn({ err, jobId, queue: name }, 'could not read a stalled job')
           })
+      })
+      // A job that stalled too often is failed by BullMQ as a worker takes it, without the
+      // processor: the worker still hears of it as a failure.
+      worker.on('failed', (job, err) => {
+        const marked = job as (BullJobLike & { deferredFailure?: string }) | undefined
+        if (marked?.deferredFailure !== undefined && err.message === marked.deferredFailure) {
+          // BullMQ has counted the failure: the attempt it was on is attemptsMade now.
+          stallLimitReached({ ...toDelivered(marked), attempt: Math.max(1, marked.attemptsMade) })
+        }
       })
       this.#workers.push(worker)
     }
