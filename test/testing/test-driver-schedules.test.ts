@@ -147,6 +147,7 @@ describe('testDriver schedules', () => {
     const driver = testDriver({ now: T0 })
     const afterward = instance({ tasks: [task], driver })
     await afterward.worker().start()
+    driver.clear() // as in a beforeEach: the schedule's first run stays
     expect(driver.jobs()).toMatchObject([{ task: 'poll', state: 'waiting' }])
     driver.assertNothingDeferred() // a schedule's run is not a defer
     expect(() => driver.assertDeferred(task)).toThrow(/Expected 'poll' to be deferred/)

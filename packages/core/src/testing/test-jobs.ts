@@ -48,8 +48,9 @@ export class TestJobs implements Inspector, Operator {
     if (key !== undefined) this.#liveKeys.set(key, record.id)
     const entry: TestEntry = { ...newEntry(record, this.#seq++), dueAt: 0 }
     this.#wait(entry, record.options.delay)
-    // A schedule's next run: runAll() does not move the clock to it, jobs() does not list it.
-    if (record.schedule !== undefined && entry.dueAt > this.#clock.now()) entry.planned = true
+    // A schedule's next run, until it starts: clear() keeps it, and while its tick is ahead
+    // runAll() does not move the clock to it and jobs() does not list it.
+    if (record.schedule !== undefined) entry.planned = true
     this.#entries.set(record.id, entry)
     this.#queueNames.add(record.options.queue)
     return { id: record.id, deduplicated: false }
