@@ -1,7 +1,8 @@
 // The examples' apps under testDriver() (@afterward/core/testing): the same routes, tasks and
-// mailbox as `pnpm demo`, on PostgreSQL, with jobs recorded and then run by the test.
+// mailbox as `pnpm demo`, on PostgreSQL, with jobs recorded and then run by the test, and the
+// daily digest run on the test clock.
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -123,6 +124,22 @@ describe.each(Object.keys(apps))('%s under testDriver()', (example) => {
       expect(refund.status).toBe(502)
       driver.assertNothingDeferred({ requestId: refund.requestId })
       driver.assertNothingDeferred({ task: sendRefundEmail })
+
+      // The daily digest (07:00 in Berlin) runs when the test clock gets there, through the
+      // same flaky mailbox: it reports the day's signup, Ada, after two retries.
+      const [digest] = await services.afterward.schedules.list()
+      expect(digest).toMatchObject({ key: 'send-daily-digest:daily', tz: 'Europe/Berlin' })
+      const tick = digest!.nextRunAt!
+      await driver.runUntil(tick.getTime() + 60_000)
+      expect(driver.jobs({ task: 'send-daily-digest' })).toMatchObject([
+        { state: 'completed', attemptsMade: 3, schedule: { id: 'daily', tick } },
+      ])
+      const mails = readdirSync(join(dataDir, 'mailbox')).map((name) =>
+        readFileSync(join(dataDir, 'mailbox', name), 'utf8'),
+      )
+      expect(mails.filter((m) => m.includes('Subject: Daily digest: 1 new signup'))).toEqual([
+        expect.stringContaining('Ada <ada@example.com>'),
+      ])
     } finally {
       await app.close()
       await services.close()

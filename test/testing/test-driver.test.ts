@@ -239,7 +239,7 @@ describe('testDriver', () => {
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-    expect(output).toMatch(/# pass 2\n/)
+    expect(output).toMatch(/# pass 3\n/)
     expect(output).toMatch(/# fail 0\n/)
     expect(code).toBe(0)
   })

@@ -2,7 +2,7 @@
 // separate worker (`runWorker`), so that both examples share their entry points.
 import type { Logger } from 'pino'
 import { pino } from 'pino'
-import { createServices, type Services } from './services.js'
+import { createServices, type Services, type TracingSetup } from './services.js'
 import { SetupError } from './setup-error.js'
 import type { Settings } from './settings.js'
 
@@ -29,6 +29,7 @@ export async function serve(
   framework: string,
   startApp: StartApp,
   settings: Settings,
+  tracing?: TracingSetup,
 ): Promise<void> {
   const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'info' })
   if (!settings.inProcessWorker && settings.redisUrl === undefined) {
@@ -36,7 +37,7 @@ export async function serve(
       'WORKER=separate needs REDIS_URL: the memory() driver only serves workers in its own process.',
     )
   }
-  const services = await createServices(settings, logger)
+  const services = await createServices(settings, logger, tracing && { tracing })
   if (settings.inProcessWorker) await services.startWorker()
   const app = await startApp(services, { port: settings.port, logger })
   console.log(banner(framework, app.url, services))
@@ -52,7 +53,7 @@ export async function serve(
  * @example
  * await runWorker(loadSettings())
  */
-export async function runWorker(settings: Settings): Promise<void> {
+export async function runWorker(settings: Settings, tracing?: TracingSetup): Promise<void> {
   if (settings.redisUrl === undefined) {
     throw new SetupError(
       'The worker script needs REDIS_URL: without it the app uses the memory() driver, whose worker runs in the app process.',
@@ -61,6 +62,7 @@ export async function runWorker(settings: Settings): Promise<void> {
   const services = await createServices(
     settings,
     pino({ level: process.env['LOG_LEVEL'] ?? 'info' }),
+    tracing && { tracing },
   )
   await services.startWorker()
   console.log(`Afterward worker running (Ctrl-C to stop)\n  ${services.describe().join('\n  ')}`)

@@ -6,6 +6,7 @@ import {
   type Afterward,
   type ContextProvider,
   type Driver,
+  type Instrumentation,
   type MemoryDriver,
   type Worker,
 } from '@afterward/core'
@@ -16,6 +17,19 @@ import { WORKER_CONCURRENCY, openDatabase, type Database } from './database.js'
 import { createMailer, type Mailer } from './mailer.js'
 import type { Settings } from './settings.js'
 import { dailyDigest, tasks } from './tasks.js'
+
+/**
+ * Tracing set up by an example before its app loads (fastify-signup/src/tracing.ts): the
+ * instance gets its instrumentation, and `close()` flushes its spans last.
+ */
+export interface TracingSetup {
+  /** For `createAfterward({ instrumentation })`: empty when tracing is off. */
+  instrumentation: Instrumentation[]
+  /** Where spans go, for the start-up banner; undefined when tracing is off. */
+  description: string | undefined
+  /** Sends the spans still buffered and stops tracing. */
+  shutdown(): Promise<void>
+}
 
 /** What `createServices` returns. */
 export interface Services {
@@ -43,7 +57,7 @@ export interface Services {
 export async function createServices(
   settings: Settings,
   logger?: Logger,
-  options: { driver?: Driver } = {},
+  options: { driver?: Driver; tracing?: TracingSetup } = {},
 ): Promise<Services> {
   const db = await openDatabase(settings)
   const mailer = createMailer(settings)
@@ -65,7 +79,9 @@ export async function createServices(
       mail,
     },
     ...(logger === undefined ? {} : { logger }),
+    instrumentation: options.tracing?.instrumentation ?? [],
   })
+  const tracing = options.tracing?.description
   let workerStarted = false
   return {
     settings,
@@ -78,6 +94,7 @@ export async function createServices(
         (workerStarted ? ', worker in this process' : ', no worker in this process'),
       `database: ${db.description}`,
       `mail:     ${mailer.description}`,
+      ...(tracing === undefined ? [] : [`tracing:  ${tracing}`]),
     ],
     async startWorker() {
       const worker = afterward.worker({ concurrency: WORKER_CONCURRENCY })
@@ -88,6 +105,7 @@ export async function createServices(
     async close() {
       await afterward.close()
       await db.close()
+      await options.tracing?.shutdown()
     },
   }
 }

@@ -4,6 +4,7 @@ import type { Driver, EnqueueResult, JobDetail, JobInfo, ScheduleInfo } from './
 import type { AfterwardEventName, AfterwardListener } from './events.js'
 import type { JobOptions } from './options.js'
 import type { AnyTask, DeferArgs, DeferredJob } from './task.js'
+import type { WorkerOptions } from './worker-options.js'
 import { DeferScope, type DeferScopeOptions } from './defer-scope.js'
 import { AfterwardError, ErrorCode } from './errors.js'
 import { composeInstrumentation, type Instrumentation } from './instrumentation.js'
@@ -16,7 +17,7 @@ import {
   type ScheduleSyncResult,
 } from './schedule-sync.js'
 import { DEFAULT_MAX_INPUT_BYTES } from './validate.js'
-import { Worker, type WorkerOptions } from './worker.js'
+import { Worker } from './worker.js'
 
 /** Options of `createAfterward`. */
 export interface AfterwardOptions {

@@ -39,6 +39,8 @@ export const ErrorCode = {
   LIMIT_KEY_INVALID: 'AFTERWARD_LIMIT_KEY_INVALID',
   /** A task asked to run again later without spending an attempt (`ctx.retryAfter`). */
   RETRY_AFTER: 'AFTERWARD_RETRY_AFTER',
+  /** A job stalled (its worker died during it) more than `maxStalledCount` times: it failed for good without running again. */
+  STALLED: 'AFTERWARD_STALLED',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

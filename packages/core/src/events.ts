@@ -28,16 +28,34 @@ export interface AfterwardEvents {
   }
   /** The broker did not store the job (down, refused, or slower than `enqueueTimeout`). */
   'enqueue-failed': JobEvent & { durationMs: number; error: Error }
-  /** An attempt started. `waitMs` is the time since the job was deferred (a scheduled run: since its tick). */
-  started: JobEvent & { waitMs: number }
+  /**
+   * An attempt started. `waitMs` is the time since the job was deferred (a scheduled run: since
+   * its tick). `redelivered` is true when an earlier run of this attempt was cut off (its worker
+   * died, or shut down and handed the job back): the job is being recovered.
+   */
+  started: JobEvent & { waitMs: number; redelivered: boolean }
   /** An attempt failed and the job will run again after `delayMs`. */
   retrying: JobEvent & { durationMs: number; error: Error; delayMs: number }
   /** An attempt succeeded: the job is done. */
   completed: JobEvent & { durationMs: number }
-  /** The last attempt failed, or the error said not to retry: the job is failed for good. */
+  /**
+   * The last attempt failed, or the error said not to retry, or the job stalled more than
+   * `maxStalledCount` times (`error.code` `AFTERWARD_STALLED`, `durationMs` 0: no attempt ran):
+   * the job is failed for good.
+   */
   failed: JobEvent & { durationMs: number; error: Error }
   /** The worker shut down during the attempt and handed the job back to its queue; the attempt does not count. */
   'handed-back': JobEvent & { durationMs: number }
+  /**
+   * A worker found the job stalled: the worker running it stopped renewing its lock (crashed,
+   * was killed, blocked its event loop, or lost the broker), so the job went back to its queue.
+   * `attempt` is the attempt that was cut off; it does not count. `willRun` is false when the
+   * job had stalled more than `maxStalledCount` times: the broker fails it for good instead, and
+   * `failed` (error code `AFTERWARD_STALLED`) follows when a worker takes it. Reported by the
+   * worker that found it, in its process, after reading the job: the run that recovers it may
+   * report `started` first. Only drivers that recover dead workers' jobs report it (`bullmq()`).
+   */
+  stalled: JobEvent & { willRun: boolean }
 }
 
 export type AfterwardEventName = keyof AfterwardEvents
@@ -53,6 +71,7 @@ export const AFTERWARD_EVENTS: readonly AfterwardEventName[] = Object.freeze([
   'completed',
   'failed',
   'handed-back',
+  'stalled',
 ])
 
 /**

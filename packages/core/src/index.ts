@@ -27,7 +27,7 @@ export type { Instrumentation, TraceCarrier } from './instrumentation.js'
 export type { JobOptions, RetryOptions, BackoffOptions, Priority } from './options.js'
 export { backoffDelay } from './options.js'
 export { Worker } from './worker.js'
-export type { WorkerOptions } from './worker.js'
+export type { WorkerOptions } from './worker-options.js'
 export type {
   AcquireInfo,
   ContextProvider,

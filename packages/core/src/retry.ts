@@ -1,4 +1,4 @@
-// How an attempt ends (`AttemptEnd`, in driver.ts), decided once, by the worker, for every driver: the drivers only carry the
+// How an attempt ends (`AttemptEnd`, in driver-delivery.ts), decided once, by the worker, for every driver: the drivers only carry the
 // decision out (memory-consumer.ts schedules or finishes, the BullMQ consumer throws the error
 // BullMQ needs).
 import type { AttemptEnd, DeliveredJob } from './driver.js'

@@ -5,6 +5,7 @@ import type { Runtime } from './runtime.js'
 import type { ComposedInstrumentation } from './instrumentation.js'
 import type { AnyTask } from './task.js'
 import { AttemptAbort } from './attempt-abort.js'
+import { reportAttemptEnd } from './attempt-ended.js'
 import { RequeueJob } from './driver.js'
 import { AfterwardError, ErrorCode, toError } from './errors.js'
 import { lazyJobLogger } from './logger.js'
@@ -13,6 +14,8 @@ import { enterLimits, hasLimits, type GateResult } from './limit-gate.js'
 import { runAttempt, type ProviderList } from './run-attempt.js'
 import { jobEvent } from './runtime.js'
 import { syncSchedules } from './schedule-sync.js'
+import { reportStallLimit, reportStalled } from './stalled.js'
+import { resolveWorkerOptions, type WorkerOptions } from './worker-options.js'
 
 /** How a job passed its task's limits: the slot to leave after, or why it may not run. */
 interface Pass {
@@ -21,34 +24,6 @@ interface Pass {
 }
 
 type AttemptWrap = NonNullable<ComposedInstrumentation['attempt']>
-
-/** Options of `afterward.worker()`. */
-export interface WorkerOptions {
-  /** Jobs run at once by this worker, per queue. @defaultValue 10 */
-  concurrency?: number
-  /** Queues to take jobs from. @defaultValue the queues of the registered tasks */
-  queues?: readonly string[]
-  /** On `close()`, how long to wait for running jobs before aborting them and handing them back. @defaultValue 30_000 */
-  gracePeriod?: number
-  /**
-   * How long a running job's lock lasts (bullmq(); renewed every half of it). A worker that
-   * dies leaves its jobs locked this long, so a shorter lock recovers them sooner; but a job
-   * whose process is blocked (synchronous CPU work, a debugger) longer than this loses its lock
-   * and runs again elsewhere. @defaultValue 8_000
-   */
-  lockDuration?: number
-  /**
-   * How often this worker looks for running jobs whose lock expired and puts them back
-   * (bullmq()). With the default lock, a crashed worker's jobs run again within about
-   * `lockDuration + stalledInterval` (12 s). @defaultValue 4_000
-   */
-  stalledInterval?: number
-  /**
-   * Times a job may be found stalled (its worker died during it) before it fails for good
-   * instead of running again: a job that keeps crashing its worker stops there. @defaultValue 1
-   */
-  maxStalledCount?: number
-}
 
 /**
  * Runs jobs: for each, looks up the task, validates the input again, acquires contexts, runs
@@ -77,27 +52,13 @@ export class Worker {
 
   /** @internal Made by `afterward.worker()`. */
   constructor(runtime: Runtime, options: WorkerOptions = {}) {
-    const concurrency = options.concurrency ?? 10
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new AfterwardError(
-        ErrorCode.CONFIG_INVALID,
-        `worker: concurrency must be an integer >= 1 (got ${String(concurrency)}).`,
-      )
-    }
+    const { concurrency, gracePeriod, stall, queues } = resolveWorkerOptions(runtime, options)
     this.#runtime = runtime
     this.#providers = Object.entries(runtime.providers)
     this.concurrency = concurrency
-    this.#gracePeriod = options.gracePeriod ?? 30_000
-    this.#stall = {
-      lockDuration: positiveMs('lockDuration', options.lockDuration ?? 8_000),
-      stalledInterval: positiveMs('stalledInterval', options.stalledInterval ?? 4_000),
-      maxStalledCount: count('maxStalledCount', options.maxStalledCount ?? 1),
-    }
-    const { defaultQueue } = runtime
-    const taskQueues = [...runtime.registry.values()].map((t) => t.queue ?? defaultQueue)
-    this.queues = options.queues ?? [
-      ...new Set(taskQueues.length > 0 ? taskQueues : [defaultQueue]),
-    ]
+    this.#gracePeriod = gracePeriod
+    this.#stall = stall
+    this.queues = queues
   }
 
   /** Jobs being run right now. */
@@ -162,6 +123,10 @@ export class Worker {
         stall: this.#stall,
         log,
         handle: (job) => this.#take(job, wrap),
+        stalled: (job, willRun) =>
+          reportStalled(this.#runtime, job, willRun, this.#stall.maxStalledCount),
+        stallLimitReached: (job) =>
+          reportStallLimit(this.#runtime, job, this.#stall.maxStalledCount),
       })
       await this.#consumer.start()
     } catch (err) {
@@ -275,18 +240,24 @@ export class Worker {
   ): Promise<AttemptEnd> {
     const { events, log: rootLog } = this.#runtime
     const started = performance.now()
+    const ended = (end: AttemptEnd): AttemptEnd =>
+      reportAttemptEnd(this.#runtime, job, end, started, log)
     if (events.has('started')) {
       // A scheduled run waits from its tick: its job was planned long before it was due.
       const since = job.schedule?.tick ?? job.createdAt
-      events.emit('started', { ...jobEvent(job, job.attempt), waitMs: Date.now() - since })
+      events.emit('started', {
+        ...jobEvent(job, job.attempt),
+        waitMs: Date.now() - since,
+        redelivered: job.redelivered,
+      })
     }
-    if (refused !== undefined) return this.#ended(job, afterFailure(refused, job), started, log)
+    if (refused !== undefined) return ended(afterFailure(refused, job))
     if (!task) {
       const error = new AfterwardError(
         ErrorCode.UNKNOWN_TASK,
         `Unknown task '${job.task}': this worker has no task of that name. Register it in createAfterward({ tasks }) on the worker.`,
       )
-      return this.#ended(job, afterFailure(error, job), started, log)
+      return ended(afterFailure(error, job))
     }
     const abort = new AttemptAbort()
     this.#active.add(abort)
@@ -306,11 +277,11 @@ export class Worker {
       this.#active.delete(abort)
       if (gate?.type === 'entered') await gate.leave()
     }
-    if (outcome.status === 'success') return this.#ended(job, COMPLETED, started, log)
-    if (outcome.status === 'shutdown') return this.#ended(job, REQUEUE, started, log)
+    if (outcome.status === 'success') return ended(COMPLETED)
+    if (outcome.status === 'shutdown') return ended(REQUEUE)
     const error =
       outcome.error ?? new AfterwardError(ErrorCode.TASK_FAILED, `Task '${job.task}' failed.`)
-    return this.#ended(job, afterFailure(error, job), started, log)
+    return ended(afterFailure(error, job))
   }
 
   /**
@@ -338,73 +309,4 @@ export class Worker {
     if (this.#runtime.log.isLevelEnabled('debug')) log().debug({ delayMs: delay }, `job ${why}`)
     return { type: 'wait', delay, reason: 'limit' }
   }
-
-  /** Logs and reports how an attempt ended, and hands the end to the driver. */
-  #ended(job: DeliveredJob, end: AttemptEnd, started: number, log: () => Logger): AttemptEnd {
-    const { events, log: rootLog } = this.#runtime
-    const durationMs = performance.now() - started
-    const ms = Math.round(durationMs)
-    const attempts = job.options.attempts
-    switch (end.type) {
-      case 'completed':
-        if (rootLog.isLevelEnabled('debug')) log().debug({ ms }, 'job completed')
-        if (events.has('completed')) {
-          events.emit('completed', { ...jobEvent(job, job.attempt), durationMs })
-        }
-        break
-      case 'retry':
-        log().warn({ err: end.error, ms, attempts }, 'job attempt failed; will retry')
-        if (events.has('retrying')) {
-          events.emit('retrying', {
-            ...jobEvent(job, job.attempt),
-            durationMs,
-            error: end.error,
-            delayMs: end.delay,
-          })
-        }
-        break
-      case 'failed':
-        log().error({ err: end.error, ms, attempts }, 'job failed for good')
-        if (events.has('failed')) {
-          events.emit('failed', { ...jobEvent(job, job.attempt), durationMs, error: end.error })
-        }
-        break
-      case 'wait':
-        log().info(
-          { ms, delayMs: end.delay },
-          'job handed back to its queue: it asked to retry later',
-        )
-        if (events.has('handed-back')) {
-          events.emit('handed-back', { ...jobEvent(job, job.attempt), durationMs })
-        }
-        break
-      case 'requeue':
-        log().info({ ms }, 'job handed back to its queue (worker shut down)')
-        if (events.has('handed-back')) {
-          events.emit('handed-back', { ...jobEvent(job, job.attempt), durationMs })
-        }
-        break
-    }
-    return end
-  }
-}
-
-function positiveMs(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 1) {
-    throw new AfterwardError(
-      ErrorCode.CONFIG_INVALID,
-      `worker: ${name} must be a positive number of ms (got ${String(value)}).`,
-    )
-  }
-  return value
-}
-
-function count(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new AfterwardError(
-      ErrorCode.CONFIG_INVALID,
-      `worker: ${name} must be an integer >= 0 (got ${String(value)}).`,
-    )
-  }
-  return value
 }

@@ -25,6 +25,7 @@ export const Attr = {
   RETRY_DELAY: 'afterward.retry.delay_ms',
   JOB_IDS: 'afterward.job_ids',
   DEDUPLICATED: 'afterward.deduplicated',
+  REDELIVERED: 'afterward.redelivered',
 } as const
 
 /** The queue all records go to, or `undefined` when they go to several. */
@@ -79,6 +80,8 @@ export function processAttributes(system: string, job: DeliveredJob): Attributes
     [Attr.MAX_ATTEMPTS]: job.options.attempts,
   }
   if (job.requestId !== undefined) attributes[Attr.REQUEST_ID] = job.requestId
+  // A run that recovers a job whose earlier run was cut off (a dead worker, a shutdown).
+  if (job.redelivered) attributes[Attr.REDELIVERED] = true
   return attributes
 }
 

@@ -5,7 +5,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { describe, expect, it } from 'vitest'
 import { ErrorCode, PermanentError, defineTask, memory, type Afterward } from '@afterward/core'
 import { otelInstrumentation, type OtelInstrumentationOptions } from '@afterward/otel'
-import { instance, thrown } from '../../../test/support/afterward.js'
+import { deferred, instance, thrown } from '../../../test/support/afterward.js'
 import { one, startTracing, type SpanJson } from './support/tracing.js'
 
 const tracing = startTracing()
@@ -134,6 +134,41 @@ describe('otelInstrumentation on memory()', () => {
       },
     })
     expect(smtp.parentSpanId).toBe(process.spanId)
+    expect(process.attributes).not.toHaveProperty('afterward.redelivered')
+  })
+
+  it('marks the process span of a run that recovers a job cut off earlier: afterward.redelivered', async () => {
+    const first = deferred()
+    const stubborn = defineTask({
+      name: 'stubborn',
+      async run(_input: null, ctx) {
+        if (ctx.job.redelivered) return
+        first.resolve()
+        await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve))
+      },
+    })
+    const driver = memory()
+    const afterward = instance({
+      tasks: [stubborn],
+      driver,
+      instrumentation: [otelInstrumentation()],
+    })
+    const before = new Set(tracing.spans().map((s) => s.spanId))
+    const worker = afterward.worker({ gracePeriod: 10 })
+    await worker.start()
+    const { id } = await afterward.enqueue(stubborn, null)
+    await first.promise
+    await worker.close() // past its grace period: the job is handed back
+    await afterward.worker().start()
+    await afterward.jobs.wait(id)
+    const runs = tracing
+      .spans()
+      .filter((s) => !before.has(s.spanId) && s.name === 'process default')
+      .map((s) => [s.attributes['afterward.outcome'], s.attributes['afterward.redelivered']])
+    expect(runs).toEqual([
+      ['handed-back', undefined],
+      ['completed', true],
+    ])
   })
 
   it('records a retried attempt and a failed job with status ERROR and the exception', async () => {

@@ -1,5 +1,5 @@
 // How lifecycle events become counts: each listener adds to the series of its task and queue.
-import type { Afterward, JobEvent } from '@afterward/core'
+import { AfterwardError, ErrorCode, type Afterward, type JobEvent } from '@afterward/core'
 import type { Outcome, SeriesStore, TaskSeries } from './series.js'
 
 /** Subscribes to `afterward`'s events; returns the function that unsubscribes from them all. */
@@ -28,8 +28,15 @@ export function countEvents(afterward: Afterward, store: SeriesStore): () => voi
     }),
     afterward.on('completed', (e) => void ended(e, 'completed').counts.completed++),
     afterward.on('retrying', (e) => void ended(e, 'retried').counts.retried++),
-    afterward.on('failed', (e) => void ended(e, 'failed').counts.failed++),
+    afterward.on('failed', (e) => {
+      // Failed by the broker for stalling too often: no attempt ran here to end or time.
+      if (e.error instanceof AfterwardError && e.error.code === ErrorCode.STALLED) {
+        store.get(e.task, e.queue).counts.failed++
+      } else ended(e, 'failed').counts.failed++
+    }),
     afterward.on('handed-back', (e) => void ended(e, 'handed_back').counts.handedBack++),
+    // Found by this process's worker; the attempt cut off ended in the process that died.
+    afterward.on('stalled', (e) => void store.get(e.task, e.queue).counts.stalled++),
   ]
 
   return () => {

@@ -17,6 +17,7 @@ export type CounterName =
   | 'retried'
   | 'failed'
   | 'handedBack'
+  | 'stalled'
 
 /** One histogram series: observations per bucket (not cumulative), their sum and count. */
 export class Observations {
@@ -64,6 +65,7 @@ export class TaskSeries {
     retried: 0,
     failed: 0,
     handedBack: 0,
+    stalled: 0,
   }
   readonly runDuration: Record<Outcome, Observations>
   readonly queueWait: Observations

@@ -37,6 +37,11 @@ const COUNTERS: readonly [suffix: string, field: CounterName, help: string][] = 
     'handedBack',
     'Attempts aborted by a worker shutdown; their jobs went back to the queue.',
   ],
+  [
+    'jobs_stalled_total',
+    'stalled',
+    'Jobs found stalled (the worker running them died or stopped renewing their lock) and put back in their queue, as found by the workers of this process.',
+  ],
 ]
 
 /** The names, after the prefix, of the metrics that `registerStoreMetrics` registers. */

@@ -77,6 +77,7 @@ describe('afterwardMetrics', () => {
       'shop_jobs_jobs_retried_total',
       'shop_jobs_jobs_failed_total',
       'shop_jobs_jobs_handed_back_total',
+      'shop_jobs_jobs_stalled_total',
       'shop_jobs_job_run_duration_seconds',
       'shop_jobs_job_queue_wait_seconds',
       'shop_jobs_enqueue_duration_seconds',

@@ -90,6 +90,7 @@ for (const framework of frameworks) {
         expect(metrics.series('afterward_jobs_enqueue_failures_total')).toEqual([])
         expect(metrics.series('afterward_jobs_deduplicated_total')).toEqual([])
         expect(metrics.series('afterward_jobs_handed_back_total')).toEqual([])
+        expect(metrics.series('afterward_jobs_stalled_total')).toEqual([])
 
         const run = 'afterward_job_run_duration_seconds'
         expect(metrics.count(run, { ...okLabels, outcome: 'completed' })).toBe(n)

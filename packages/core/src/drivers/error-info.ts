@@ -11,7 +11,7 @@ export function attemptError(error: Error): AttemptError {
   return { ...errorInfo(error), stack: error.stack }
 }
 
-// The errors of the operator's calls (Operator in driver.ts), the same on every driver.
+// The errors of the operator's calls (Operator in driver-inspector.ts), the same on every driver.
 
 export function jobNotFound(id: string): AfterwardError {
   return new AfterwardError(

@@ -2,7 +2,7 @@
 // schedule, the next one planned when that run starts (so a tick missed while no worker runs
 // gives one late run, never a burst), ticks from the same cron parser and `every` arithmetic.
 // A planned run is a delayed job whose timer the driver clears on close; removing or changing a
-// schedule removes its planned run.
+// schedule removes its planned run. testDriver() runs the same scheduler on its test clock.
 import type {
   DeliveredJob,
   JobRecord,
@@ -46,9 +46,12 @@ export class MemoryScheduler implements Scheduler {
   #newest = 0
   #lock: Promise<unknown> = Promise.resolve()
   #closed = false
+  readonly #now: () => number
 
-  constructor(jobs: MemoryJobs) {
+  /** `now` is the clock ticks are planned by: real time, or a `testDriver()`'s test clock. */
+  constructor(jobs: MemoryJobs, now: () => number = Date.now) {
     this.#jobs = jobs
+    this.#now = now
   }
 
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -85,7 +88,7 @@ export class MemoryScheduler implements Scheduler {
     // whose interval did not change keeps its ticks.
     const replaced = previous !== undefined && this.#jobs.cancel(previous.jobId)
     const { every } = record
-    const now = Date.now()
+    const now = this.#now()
     let first: number
     if (every === undefined) first = nextCronTick(record.cron!, record.tz!, now)
     else if (previous?.record.every !== every) first = nextEveryTick(undefined, every, now)
@@ -153,7 +156,7 @@ export class MemoryScheduler implements Scheduler {
     const planned = this.#planned.get(key)
     if (this.#closed || planned?.jobId !== record.id) return
     const { every, cron, tz } = planned.record
-    const now = Date.now()
+    const now = this.#now()
     const next =
       every !== undefined
         ? nextEveryTick(planned.next, every, now)
@@ -167,7 +170,7 @@ export class MemoryScheduler implements Scheduler {
 
   /** Stores the job of the run due at `tick`, delayed until then. */
   #plan(record: ScheduleRecord, tick: number): Planned {
-    const now = Date.now()
+    const now = this.#now()
     const jobId = `repeat:${record.key}:${tick}`
     this.#jobs.add({
       id: jobId,

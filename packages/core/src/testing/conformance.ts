@@ -13,7 +13,7 @@ export type {
   NotePrismaClient,
   PrivateRedisServer,
   TestDatabaseHandle,
-} from './http-conformance.js'
+} from './http-conformance-options.js'
 export type {
   HttpAdapter,
   ServeOptions,

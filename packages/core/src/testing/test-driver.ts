@@ -1,29 +1,21 @@
-// A driver for users' own tests: defer and enqueue record jobs, and runDue() / runAll() run them
-// inline, one at a time, through the worker that consumes from it (the real pipeline: input
-// validation, context providers, timeout, retry decisions, ctx.defer), on a clock the test moves.
+// A driver for users' own tests: defer and enqueue record jobs (test-jobs.ts), and runDue(),
+// runUntil() and runAll() run them inline, one at a time, through the worker that consumes from
+// it (the real pipeline: input validation, context providers, timeout, retry decisions,
+// ctx.defer), on a clock the test moves. Schedules run on that clock too, through memory()'s
+// scheduler: the same ticks, the same one late run for ticks missed.
 import type {
-  AttemptEnd,
   ConsumeOptions,
   Consumer,
   Driver,
   EnqueueResult,
   GiveUpSignal,
-  JobInfo,
   JobRecord,
 } from '../driver.js'
 import type { AnyTask } from '../task.js'
 import { AfterwardError, ErrorCode } from '../errors.js'
-import { PRIORITY_RANK } from '../options.js'
-import {
-  attemptError,
-  errorInfo,
-  jobNotFound,
-  notRemovable,
-  notRetryable,
-} from '../drivers/error-info.js'
-import { type Entry, detail, info, newEntry, startAttempt } from '../drivers/memory-entry.js'
-import { countJobs, listJobs } from '../drivers/memory-list.js'
+import { startAttempt } from '../drivers/memory-entry.js'
 import { memoryLimiter } from '../drivers/memory-limiter.js'
+import { MemoryScheduler } from '../drivers/memory-scheduler.js'
 import {
   assertDeferred,
   assertNothingDeferred,
@@ -33,6 +25,7 @@ import {
   type RecordedJobFilter,
 } from './assertions.js'
 import { createTestClock, type TestClock } from './test-clock.js'
+import { TestJobs, type TestEntry } from './test-jobs.js'
 
 /**
  * Options of `testDriver()`.
@@ -44,8 +37,8 @@ export interface TestDriverOptions {
   /** Where the test clock starts. @defaultValue the current time */
   now?: Date | number
   /**
-   * Attempts one `runDue()` or `runAll()` call makes at most before it rejects with
-   * `AFTERWARD_WAIT_TIMEOUT` (a task that defers itself forever). @defaultValue 1_000
+   * Attempts one `runDue()`, `runUntil()` or `runAll()` call makes at most before it rejects
+   * with `AFTERWARD_WAIT_TIMEOUT` (a task that defers itself forever). @defaultValue 1_000
    */
   maxAttempts?: number
 }
@@ -58,16 +51,20 @@ export interface TestDriverOptions {
  * await driver.runAll()
  */
 export interface TestDriver extends Driver {
-  /** The clock that delays, backoff and held-back jobs are due by. */
+  /** The clock that delays, backoff, held-back jobs and schedules' ticks are due by. */
   readonly clock: TestClock
-  /** The recorded jobs, in the order they were deferred (deduplicated defers are not stored). */
+  /**
+   * The recorded jobs, in the order they were stored (deduplicated defers are not stored). A
+   * schedule's run is listed once the clock has reached its tick, with `schedule` set.
+   */
   jobs(filter?: RecordedJobFilter): RecordedJob[]
   /**
-   * Throws an `AssertionError` listing every recorded job unless a job of `task` matches
-   * `expected` (input in its JSON form, request id, options); returns that job.
+   * Throws an `AssertionError` listing every deferred job unless a job of `task` matches
+   * `expected` (input in its JSON form, request id, options); returns that job. Schedules'
+   * runs are not defers: the assertions leave them out.
    */
   assertDeferred<T extends AnyTask>(task: T, expected?: DeferredExpectation<T>): RecordedJob
-  /** Throws an `AssertionError` listing them if any recorded job matches `filter`. */
+  /** Throws an `AssertionError` listing them if any deferred job matches `filter`. */
   assertNothingDeferred(filter?: RecordedJobFilter): void
   /**
    * Runs every job that is due on the test clock, one at a time, including follow-ups
@@ -77,23 +74,28 @@ export interface TestDriver extends Driver {
    */
   runDue(): Promise<RecordedJob[]>
   /**
+   * Lets test time pass until `to`, with a worker running all along: runs each job as it comes
+   * due, moving the clock to it, then sets the clock to `to`. A schedule runs once per tick on
+   * the way. Rejects with `AFTERWARD_CONFIG_INVALID` when `to` is before the clock.
+   */
+  runUntil(to: Date | number): Promise<RecordedJob[]>
+  /** `runUntil(clock.now() + ms)`. */
+  runFor(ms: number): Promise<RecordedJob[]>
+  /**
    * Like `runDue()`, but when nothing is due it moves the clock to the next delayed job (a
-   * `delay`, a retry's backoff) and goes on, until every job completed or failed.
+   * `delay`, a retry's backoff) and goes on, until every job completed or failed. It does not
+   * wait for a schedule's next tick (that would never end); a tick passed on the way runs once.
    */
   runAll(): Promise<RecordedJob[]>
-  /** Forgets every recorded job (e.g. in `beforeEach`). */
+  /** Forgets every recorded job (e.g. in `beforeEach`), except each schedule's next run. */
   clear(): void
-}
-
-interface TestEntry extends Entry {
-  dueAt: number
 }
 
 /**
  * A driver for your tests: `defer` and `enqueue` record jobs instead of storing them, assertions
  * say which tasks were deferred (by which request, with what input and options), and `runDue()`
  * / `runAll()` run the jobs through your real worker and context providers, retries included,
- * on a clock that only your test moves.
+ * on a clock that only your test moves. Schedules tick on that clock: `runUntil()` / `runFor()`.
  *
  * @example
  * const driver = testDriver()
@@ -112,67 +114,22 @@ export function testDriver(options: TestDriverOptions = {}): TestDriver {
       `testDriver: maxAttempts must be an integer >= 1 (got ${String(maxAttempts)}).`,
     )
   }
-  const jobs = new Map<string, TestEntry>()
-  const liveKeys = new Map<string, string>() // dedup key -> job id
-  const queueNames = new Set<string>()
+  const jobs = new TestJobs(clock)
   const consumers: { options: ConsumeOptions; running: Set<Promise<unknown>> }[] = []
-  const finishWaiters = new Map<string, Set<() => void>>()
-  let seq = 0
   let closed = false
   let running = false
 
-  const dedupKey = (r: JobRecord): string | undefined =>
-    r.options.key === undefined
-      ? undefined
-      : `${r.options.queue}\u0000${r.task}\u0000${r.options.key}`
-
-  /** Delayed jobs whose time has come on the clock read as waiting, as on a broker. */
-  function refresh(): void {
-    const now = clock.now()
-    for (const entry of jobs.values()) {
-      if (entry.state === 'delayed' && entry.dueAt <= now) entry.state = 'waiting'
-    }
-  }
-
-  function recorded(entry: TestEntry): RecordedJob {
-    return { ...info(entry), options: entry.record.options, runAt: new Date(entry.dueAt) }
-  }
-
-  function wait(entry: TestEntry, delay: number): void {
-    entry.dueAt = clock.now() + Math.max(0, delay)
-    entry.state = delay > 0 ? 'delayed' : 'waiting'
-  }
-
-  function finish(entry: TestEntry, state: 'completed' | 'failed'): void {
-    entry.state = state
-    entry.finishedAt = Date.now()
-    const key = dedupKey(entry.record)
-    if (key !== undefined && liveKeys.get(key) === entry.record.id) liveKeys.delete(key)
-    const waiters = finishWaiters.get(entry.record.id)
-    finishWaiters.delete(entry.record.id)
-    for (const done of waiters ?? []) done()
-  }
-
-  /** The next job due by `until`: earliest due, then by priority, then in defer order. */
-  function next(until: number): TestEntry | undefined {
-    let best: TestEntry | undefined
-    for (const entry of jobs.values()) {
-      if (entry.state !== 'waiting' && entry.state !== 'delayed') continue
-      if (entry.dueAt > until) continue
-      if (
-        !best ||
-        entry.dueAt < best.dueAt ||
-        (entry.dueAt === best.dueAt &&
-          (PRIORITY_RANK[entry.record.options.priority] <
-            PRIORITY_RANK[best.record.options.priority] ||
-            (entry.record.options.priority === best.record.options.priority &&
-              entry.seq < best.seq)))
-      ) {
-        best = entry
-      }
-    }
-    return best
-  }
+  const scheduler = new MemoryScheduler(
+    {
+      add(record) {
+        if (!closed && !jobs.has(record.id)) jobs.store(record)
+      },
+      cancel: (id) => jobs.cancel(id),
+      get: (id) => jobs.entry(id),
+      all: () => jobs.all(),
+    },
+    clock.now,
+  )
 
   async function attempt(entry: TestEntry): Promise<void> {
     const queue = entry.record.options.queue
@@ -184,73 +141,77 @@ export function testDriver(options: TestDriverOptions = {}): TestDriver {
       )
     }
     const delivered = startAttempt(entry)
+    entry.planned = false
+    // As on memory(): a schedule plans its next run when this one starts.
+    if (entry.record.schedule && entry.attemptsMade === 1) scheduler.started(entry.record)
     const run = consumer.options.handle(delivered)
     consumer.running.add(run)
-    let end: AttemptEnd
     try {
-      end = await run
+      jobs.carryOut(entry, await run)
     } finally {
       consumer.running.delete(run)
     }
-    carryOut(entry, end)
   }
 
-  function carryOut(entry: TestEntry, end: AttemptEnd): void {
-    switch (end.type) {
-      case 'completed':
-        return finish(entry, 'completed')
-      case 'requeue':
-        entry.attemptsMade--
-        return wait(entry, 0)
-      case 'wait':
-        entry.attemptsMade--
-        entry.deliveries--
-        return wait(entry, end.delay)
-      case 'retry':
-        entry.lastError = errorInfo(end.error)
-        entry.errors.push(attemptError(end.error))
-        return wait(entry, end.delay)
-      case 'failed':
-        entry.lastError = errorInfo(end.error)
-        entry.errors.push(attemptError(end.error))
-        return finish(entry, 'failed')
-    }
-  }
-
-  async function run(advance: boolean): Promise<RecordedJob[]> {
+  /**
+   * Runs jobs one at a time until none is due by `until`, moving the clock forward to a job
+   * that is not due yet. `skipAhead` leaves out the runs of schedules whose tick has not come.
+   */
+  async function run(until: number, skipAhead: boolean): Promise<RecordedJob[]> {
     if (running) {
       throw new AfterwardError(
         ErrorCode.CONFIG_INVALID,
-        'testDriver: runDue() or runAll() is already running; await it before calling again.',
+        'testDriver: runDue(), runUntil() or runAll() is already running; await it before calling again.',
       )
     }
     running = true
     const finished: TestEntry[] = []
     try {
-      for (let attempts = 0; ; attempts++) {
-        const entry = next(advance ? Infinity : clock.now())
+      for (let attempts = 0; ;) {
+        const entry = jobs.next(clock.now(), false) ?? jobs.next(until, skipAhead)
         if (!entry) break
-        if (attempts === maxAttempts) {
+        if (entry.dueAt > clock.now()) {
+          // Time passes up to that job; a schedule's tick passed on the way is due now and
+          // runs first, once, as after a time no worker ran.
+          clock.set(entry.dueAt)
+          continue
+        }
+        if (attempts++ === maxAttempts) {
           throw new AfterwardError(
             ErrorCode.WAIT_TIMEOUT,
-            `testDriver: ${maxAttempts} attempts made and jobs still remain (next: '${entry.record.task}'). A task may be deferring itself forever; raise testDriver({ maxAttempts }) if not.`,
+            `testDriver: ${maxAttempts} attempts made and jobs still remain (next: '${entry.record.task}'). A task may be deferring itself forever, or a schedule ticks more often than that in the time run; raise testDriver({ maxAttempts }) if so.`,
           )
         }
-        if (entry.dueAt > clock.now()) clock.set(entry.dueAt)
         await attempt(entry)
         if (entry.state === 'completed' || entry.state === 'failed') finished.push(entry)
       }
+      if (Number.isFinite(until) && until > clock.now()) clock.set(until)
     } finally {
       running = false
     }
-    refresh()
-    return finished.map(recorded)
+    return finished.map((entry) => jobs.recordedOf(entry))
   }
+
+  function runUntil(to: Date | number): Promise<RecordedJob[]> {
+    const target = to instanceof Date ? to.getTime() : to
+    if (typeof target !== 'number' || !Number.isFinite(target) || target < clock.now()) {
+      return Promise.reject(
+        new AfterwardError(
+          ErrorCode.CONFIG_INVALID,
+          `testDriver: runUntil(to) takes a valid Date or ms since the epoch, not before the test clock (now ${new Date(clock.now()).toISOString()}, got ${String(to)}).`,
+        ),
+      )
+    }
+    return run(target, false)
+  }
+
+  const deferred = (): RecordedJob[] => jobs.recorded().filter((job) => !job.schedule)
 
   const driver: TestDriver = {
     name: 'test',
     durable: false,
     clock,
+    scheduler,
     // Jobs run one at a time, on the test clock: limits hold as they would in one process.
     limiter: memoryLimiter(clock.now),
 
@@ -258,123 +219,37 @@ export function testDriver(options: TestDriverOptions = {}): TestDriver {
       if (closed) throw new AfterwardError(ErrorCode.CLOSED, 'The test driver is closed.')
       await Promise.resolve() // stored asynchronously, like a broker
       if (signal?.aborted) throw new AfterwardError(ErrorCode.ENQUEUE_FAILED, 'Enqueue abandoned.')
-      return records.map((record): EnqueueResult => {
-        const key = dedupKey(record)
-        const live = key === undefined ? undefined : liveKeys.get(key)
-        if (live !== undefined) return { id: live, deduplicated: true }
-        if (key !== undefined) liveKeys.set(key, record.id)
-        const entry: TestEntry = { ...newEntry(record, seq++), dueAt: 0 }
-        wait(entry, record.options.delay)
-        jobs.set(record.id, entry)
-        queueNames.add(record.options.queue)
-        return { id: record.id, deduplicated: false }
-      })
+      return records.map((record) => jobs.store(record))
     },
 
-    jobs(filter = {}) {
-      refresh()
-      const all = [...jobs.values()].map(recorded)
-      return all.filter((job) => matches(job, filter))
+    jobs: (filter = {}) => jobs.recorded().filter((job) => matches(job, filter)),
+    assertDeferred: (task, expected) => assertDeferred(deferred(), task, expected),
+    assertNothingDeferred: (filter) => assertNothingDeferred(deferred(), filter),
+
+    runDue: () => run(clock.now(), true),
+    runUntil,
+    runFor(ms) {
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+        return Promise.reject(
+          new AfterwardError(
+            ErrorCode.CONFIG_INVALID,
+            `testDriver: runFor(ms) takes a finite number of ms >= 0 (got ${String(ms)}).`,
+          ),
+        )
+      }
+      return runUntil(clock.now() + ms)
     },
+    runAll: () => run(Infinity, true),
+    clear: () => jobs.clear(),
 
-    assertDeferred(task, expected) {
-      return assertDeferred(driver.jobs(), task, expected)
-    },
-
-    assertNothingDeferred(filter) {
-      assertNothingDeferred(driver.jobs(), filter)
-    },
-
-    runDue: () => run(false),
-    runAll: () => run(true),
-
-    clear() {
-      jobs.clear()
-      liveKeys.clear()
-    },
-
-    get(id) {
-      refresh()
-      const entry = jobs.get(id)
-      return Promise.resolve(entry && info(entry))
-    },
-
-    detail(id) {
-      refresh()
-      const entry = jobs.get(id)
-      return Promise.resolve(entry && detail(entry))
-    },
-
-    // As on memory(): a retried job gets all its attempts again and runs on the next run.
-    retry(id) {
-      return Promise.resolve().then(() => {
-        refresh()
-        const entry = jobs.get(id)
-        if (!entry) throw jobNotFound(id)
-        if (entry.state !== 'failed') throw notRetryable(id, entry.state)
-        entry.attemptsMade = 0
-        entry.deliveries = 0
-        entry.lastError = undefined
-        entry.startedAt = undefined
-        entry.finishedAt = undefined
-        wait(entry, 0)
-        return info(entry)
-      })
-    },
-
-    remove(id) {
-      return Promise.resolve().then(() => {
-        const entry = jobs.get(id)
-        if (!entry) throw jobNotFound(id)
-        if (entry.state === 'active') throw notRemovable(id)
-        const key = dedupKey(entry.record)
-        if (key !== undefined && liveKeys.get(key) === id) liveKeys.delete(key)
-        jobs.delete(id)
-        const waiters = finishWaiters.get(id)
-        finishWaiters.delete(id)
-        for (const done of waiters ?? []) done()
-      })
-    },
-
-    byRequest(requestId) {
-      refresh()
-      const found = [...jobs.values()].filter((e) => e.record.requestId === requestId)
-      return Promise.resolve(found.map(info))
-    },
-
-    waitFor(id, timeoutMs) {
-      return new Promise<JobInfo>((resolve, reject) => {
-        const entry = jobs.get(id)
-        if (!entry) {
-          return reject(
-            new AfterwardError(ErrorCode.JOB_NOT_FOUND, `No job with id '${id}' was recorded.`),
-          )
-        }
-        if (entry.state === 'completed' || entry.state === 'failed') return resolve(info(entry))
-        const waiters = finishWaiters.get(id) ?? new Set<() => void>()
-        finishWaiters.set(id, waiters)
-        const timer = setTimeout(() => {
-          waiters.delete(done)
-          reject(
-            new AfterwardError(
-              ErrorCode.WAIT_TIMEOUT,
-              `Job '${id}' did not finish within ${timeoutMs} ms (state: ${entry.state}). With testDriver(), jobs run only in runDue() or runAll().`,
-            ),
-          )
-        }, timeoutMs)
-        const done = (): void => {
-          clearTimeout(timer)
-          if (jobs.get(id) === entry) resolve(info(entry))
-          else reject(jobNotFound(id)) // removed while waited for
-        }
-        waiters.add(done)
-      })
-    },
-
-    list: (query) => Promise.resolve().then(() => (refresh(), listJobs(jobs.values(), query))),
-
-    counts: (query) =>
-      Promise.resolve().then(() => (refresh(), countJobs(jobs.values(), queueNames, query))),
+    get: (id) => jobs.get(id),
+    detail: (id) => jobs.detail(id),
+    byRequest: (requestId) => jobs.byRequest(requestId),
+    waitFor: (id, timeoutMs) => jobs.waitFor(id, timeoutMs),
+    list: (query) => jobs.list(query),
+    counts: (query) => jobs.counts(query),
+    retry: (id) => jobs.retry(id),
+    remove: (id) => jobs.remove(id),
 
     consume(consumeOptions): Consumer {
       const consumer = { options: consumeOptions, running: new Set<Promise<unknown>>() }
@@ -393,6 +268,7 @@ export function testDriver(options: TestDriverOptions = {}): TestDriver {
 
     close() {
       closed = true
+      scheduler.close()
       return Promise.resolve()
     },
   }

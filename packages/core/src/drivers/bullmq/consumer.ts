@@ -37,9 +37,10 @@ export class BullmqConsumer implements Consumer {
   }
 
   async start(): Promise<void> {
-    const { Worker, UnrecoverableError, WaitingError, DelayedError } = await import('bullmq')
+    const { Worker, Job, UnrecoverableError, WaitingError, DelayedError } = await import('bullmq')
     const { queues, concurrency, prefix, handle, log, keepCompleted, keepFailed, stall } =
       this.#options
+    const { stalled, stallLimitReached } = this.#options
     const binding = (this.#binding = await this.#options.connect())
     if (binding.backend === undefined) await this.#checkEviction(binding.connection)
     // Loosely typed at the one place where the binding meets BullMQ's overloads.
@@ -119,6 +120,26 @@ export class BullmqConsumer implements Consumer {
         if (Date.now() - lastLogged > 1_000) {
           lastLogged = Date.now()
           log.error({ err, queue: name }, 'worker connection error (BullMQ retries on its own)')
+        }
+      })
+      // BullMQ says only the id of a job it found stalled and put back: read the job for the
+      // worker's log line and `stalled` event. Rare (a worker died), so one read is cheap.
+      worker.on('stalled', (jobId) => {
+        Job.fromId(worker as never, jobId)
+          .then((job?: BullJobLike & { deferredFailure?: string }) => {
+            if (job) stalled(toDelivered(job), job.deferredFailure === undefined)
+          })
+          .catch((err: unknown) => {
+            log.warn({ err, jobId, queue: name }, 'could not read a stalled job')
+          })
+      })
+      // A job that stalled too often is failed by BullMQ as a worker takes it, without the
+      // processor: the worker still hears of it as a failure.
+      worker.on('failed', (job, err) => {
+        const marked = job as (BullJobLike & { deferredFailure?: string }) | undefined
+        if (marked?.deferredFailure !== undefined && err.message === marked.deferredFailure) {
+          // BullMQ has counted the failure: the attempt it was on is attemptsMade now.
+          stallLimitReached({ ...toDelivered(marked), attempt: Math.max(1, marked.attemptsMade) })
         }
       })
       this.#workers.push(worker)
