@@ -35,13 +35,10 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
   const { job, task, providers, log, abort } = input
   const timeout = job.options.timeout
   const deadline = timeout === undefined ? undefined : Date.now() + timeout
-  const timedOut = () =>
-    new AfterwardError(
-      ErrorCode.TIMEOUT,
-      `Task '${task.name}' timed out after ${timeout} ms (attempt ${job.attempt}).`,
-    )
   const timer =
-    timeout === undefined ? undefined : setTimeout(() => abort.abort(timedOut()), timeout)
+    timeout === undefined
+      ? undefined
+      : setTimeout(() => abort.abort(timedOut(task, timeout, job.attempt)), timeout)
 
   const meta: JobMeta = {
     id: job.id,
@@ -103,7 +100,9 @@ export async function runAttempt(input: AttemptInput): Promise<TaskOutcome> {
   } catch (err) {
     // A failure raised once the deadline has passed is the timeout, even if it reached the loop
     // before the timer did (a query cancelled by the server's statement_timeout, a busy loop).
-    if (deadline !== undefined && Date.now() >= deadline) abort.abort(timedOut())
+    if (timeout !== undefined && Date.now() >= deadline!) {
+      abort.abort(timedOut(task, timeout, job.attempt))
+    }
     outcome = classify(err, abort)
   } finally {
     clearTimeout(timer)
@@ -157,6 +156,13 @@ function releaseLate(
       }
     },
     () => undefined,
+  )
+}
+
+function timedOut(task: AnyTask, timeout: number, attempt: number): AfterwardError {
+  return new AfterwardError(
+    ErrorCode.TIMEOUT,
+    `Task '${task.name}' timed out after ${timeout} ms (attempt ${attempt}).`,
   )
 }
 
