@@ -1,7 +1,7 @@
 import type { JobInfo, QueueJobCounts } from '@afterward/core'
 import { html, type Html } from '../html.js'
 import { jobsTable } from './jobs-table.js'
-import { href, layout, STATES, type ViewContext } from './layout.js'
+import { href, layout, STATES, table, type ViewContext } from './layout.js'
 
 /** The overview: the search box, counts per queue, the latest failed jobs. */
 export function homePage(
@@ -42,17 +42,7 @@ export function homePage(
     ${
       counts.length === 0
         ? html`<p class="empty">No queue has held a job yet.</p>`
-        : html`<table class="counts">
-            <thead>
-              <tr>
-                <th>queue</th>
-                ${STATES.map((state) => html`<th>${state}</th>`)}
-              </tr>
-            </thead>
-            <tbody>
-              ${rows}
-            </tbody>
-          </table>`
+        : table('counts', ['queue', ...STATES], rows)
     }
     <h2>Latest failed jobs</h2>
     ${jobsTable(view, failed)}

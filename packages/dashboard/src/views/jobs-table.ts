@@ -1,7 +1,7 @@
 import type { JobInfo } from '@afterward/core'
 import { html, type Html } from '../html.js'
 import { between, time } from './format.js'
-import { href, seg, stateBadge, type ViewContext } from './layout.js'
+import { href, seg, stateBadge, table, type ViewContext } from './layout.js'
 
 /** A table of jobs: one row each, linking to the job and to its request. */
 export function jobsTable(view: ViewContext, jobs: readonly JobInfo[]): Html {
@@ -22,22 +22,16 @@ export function jobsTable(view: ViewContext, jobs: readonly JobInfo[]): Html {
         <td class="message">${job.lastError?.message ?? ''}</td>
       </tr>`,
   )
-  return html`<table class="jobs">
-    <thead>
-      <tr>
-        <th>job</th>
-        <th>task</th>
-        <th>state</th>
-        <th>queue</th>
-        <th>attempts</th>
-        <th>enqueued</th>
-        <th>ran</th>
-        <th>request</th>
-        <th>last error</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${rows}
-    </tbody>
-  </table>`
+  const headers = [
+    'job',
+    'task',
+    'state',
+    'queue',
+    'attempts',
+    'enqueued',
+    'ran',
+    'request',
+    'last error',
+  ]
+  return table('jobs', headers, rows)
 }

@@ -33,6 +33,20 @@ export function stateBadge(state: string): Html {
   return html`<span class="state state-${state}">${state}</span>`
 }
 
+/** A table of class `name`: one header cell per entry of `headers`, then `rows`. */
+export function table(name: string, headers: readonly Interpolation[], rows: Interpolation): Html {
+  return html`<table class="${name}">
+    <thead>
+      <tr>
+        ${headers.map((header) => html`<th>${header}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`
+}
+
 /**
  * A whole page: header with the search box and state links, then `body`. A `live` page (jobs
  * still to finish) is reloaded every few seconds by the script, so that it shows them finish.
