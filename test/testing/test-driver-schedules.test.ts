@@ -81,19 +81,19 @@ describe('testDriver schedules', () => {
       run: (input, ctx) =>
         void runs.push(`${ctx.job.schedule!.tick.toISOString()} ${input.format}`),
     })
-    const driver = testDriver({ now: new Date('2030-03-30T12:00:00Z') })
+    const driver = testDriver({ now: new Date('2030-03-29T12:00:00Z') })
     const afterward = instance({ tasks: [report], driver })
     await afterward.worker().start()
     expect(await driver.runDue()).toEqual([])
     expect(driver.jobs()).toEqual([]) // the planned run is not listed before its tick
-    await driver.runUntil(new Date('2030-04-01T12:00:00Z'))
+    await driver.runUntil(new Date('2030-03-31T12:00:00Z'))
     // 03:00 in Berlin: CET (UTC+1) until 31 March 2030 02:00, CEST (UTC+2) after.
-    expect(runs).toEqual(['2030-03-31T01:00:00.000Z pdf', '2030-04-01T01:00:00.000Z pdf'])
+    expect(runs).toEqual(['2030-03-30T02:00:00.000Z pdf', '2030-03-31T01:00:00.000Z pdf'])
     expect(driver.jobs({ task: report }).map((j) => j.schedule?.tick)).toEqual([
+      new Date('2030-03-30T02:00:00Z'),
       new Date('2030-03-31T01:00:00Z'),
-      new Date('2030-04-01T01:00:00Z'),
     ])
-    driver.clock.set(new Date('2030-04-02T01:00:00Z'))
+    driver.clock.set(new Date('2030-04-01T01:00:00Z'))
     await driver.runDue()
     expect(runs).toHaveLength(3)
   })
