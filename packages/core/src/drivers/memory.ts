@@ -275,16 +275,16 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
         const entry = jobs.get(id)
         if (!entry) throw jobNotFound(id)
         if (entry.state === 'active') throw notRemovable(id)
-        if (entry.state === 'completed' || entry.state === 'failed') finished.delete(id)
+        const live = entry.state !== 'completed' && entry.state !== 'failed'
+        if (!live) finished.delete(id)
         else {
           clearTimeout(entry.timer)
           lanesOf(entry.record.options.queue).delete(entry)
           const key = dedupKey(entry.record)
           if (key !== undefined && liveKeys.get(key) === id) liveKeys.delete(key)
-          forget(id)
-          retire(entry) // its waitFor callers hear that it is gone
         }
         forget(id)
+        if (live) retire(entry) // its waitFor callers hear that it is gone
       })
     },
 
