@@ -3,8 +3,7 @@
 // (memory.ts).
 import type { ConsumeOptions, Consumer, JobRecord } from '../driver.js'
 import { PRIORITY_RANK } from '../options.js'
-import { attemptError, errorInfo } from './error-info.js'
-import { startAttempt, type Entry } from './memory-entry.js'
+import { recordFailure, startAttempt, type Entry } from './memory-entry.js'
 import type { PriorityLanes } from './memory-lanes.js'
 
 /** What a consumer uses of the driver: its waiting jobs and what to do with an attempt's end. */
@@ -113,13 +112,11 @@ export class MemoryConsumer implements Consumer {
         this.#queues.schedule(entry, end.delay)
         return
       case 'retry':
-        entry.lastError = errorInfo(end.error)
-        entry.errors.push(attemptError(end.error))
+        recordFailure(entry, end.error)
         this.#queues.schedule(entry, end.delay)
         return
       case 'failed':
-        entry.lastError = errorInfo(end.error)
-        entry.errors.push(attemptError(end.error))
+        recordFailure(entry, end.error)
         return this.#queues.finish(entry, 'failed')
     }
   }

@@ -7,6 +7,7 @@ import type {
   QueueState,
 } from '../driver.js'
 import { copyJson } from '../json.js'
+import { attemptError, errorInfo } from './error-info.js'
 
 /** One job held by the memory driver. */
 export interface Entry {
@@ -42,6 +43,28 @@ export function newEntry(record: JobRecord, seq: number): Entry {
     finishedAt: undefined,
     timer: undefined,
   }
+}
+
+/** The key that makes a job with a dedup key the only live one of its task and key. */
+export function dedupKey(r: JobRecord): string | undefined {
+  return r.options.key === undefined
+    ? undefined
+    : `${r.options.queue}\u0000${r.task}\u0000${r.options.key}`
+}
+
+/** Records an attempt's failure: the last error, and the error in the attempts' list. */
+export function recordFailure(entry: Entry, error: Error): void {
+  entry.lastError = errorInfo(error)
+  entry.errors.push(attemptError(error))
+}
+
+/** A failed entry as if deferred anew (BullMQ's retry, its attempt counters reset). */
+export function resetForRetry(entry: Entry): void {
+  entry.attemptsMade = 0
+  entry.deliveries = 0
+  entry.lastError = undefined
+  entry.startedAt = undefined
+  entry.finishedAt = undefined
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Driver, EnqueueResult, GiveUpSignal, JobInfo, JobRecord } from '../driver.js'
 import { AfterwardError, ErrorCode } from '../errors.js'
 import { countJobs, listJobs } from './memory-list.js'
-import { type Entry, detail, info, newEntry } from './memory-entry.js'
+import { type Entry, dedupKey, detail, info, newEntry, resetForRetry } from './memory-entry.js'
 import { jobNotFound, notRemovable, notRetryable } from './error-info.js'
 import { Fifo, PriorityLanes } from './memory-lanes.js'
 import { MemoryConsumer, type MemoryQueues } from './memory-consumer.js'
@@ -49,11 +49,6 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
   let unfinished = 0
   let seq = 0
   let closed = false
-
-  const dedupKey = (r: JobRecord): string | undefined =>
-    r.options.key === undefined
-      ? undefined
-      : `${r.options.queue}\u0000${r.task}\u0000${r.options.key}`
 
   function lanesOf(queue: string): PriorityLanes<Entry> {
     let lanes = waiting.get(queue)
@@ -257,11 +252,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
         finished.delete(id)
         // As if deferred anew (BullMQ's retry with its attempt counters reset); its dedup key
         // stays free, as BullMQ leaves it.
-        entry.attemptsMade = 0
-        entry.deliveries = 0
-        entry.lastError = undefined
-        entry.startedAt = undefined
-        entry.finishedAt = undefined
+        resetForRetry(entry)
         unfinished++
         makeWaiting(entry, false)
         const now = info(entry) // waiting: read before a worker takes it

@@ -11,14 +11,16 @@ import type {
 } from '../driver.js'
 import { AfterwardError, ErrorCode } from '../errors.js'
 import { PRIORITY_RANK } from '../options.js'
+import { jobNotFound, notRemovable, notRetryable } from '../drivers/error-info.js'
 import {
-  attemptError,
-  errorInfo,
-  jobNotFound,
-  notRemovable,
-  notRetryable,
-} from '../drivers/error-info.js'
-import { type Entry, detail, info, newEntry } from '../drivers/memory-entry.js'
+  type Entry,
+  dedupKey,
+  detail,
+  info,
+  newEntry,
+  recordFailure,
+  resetForRetry,
+} from '../drivers/memory-entry.js'
 import { countJobs, listJobs } from '../drivers/memory-list.js'
 import type { RecordedJob } from './assertions.js'
 import type { TestClock } from './test-clock.js'
@@ -128,12 +130,10 @@ export class TestJobs implements Inspector, Operator {
         entry.deliveries--
         return this.#wait(entry, end.delay)
       case 'retry':
-        entry.lastError = errorInfo(end.error)
-        entry.errors.push(attemptError(end.error))
+        recordFailure(entry, end.error)
         return this.#wait(entry, end.delay)
       case 'failed':
-        entry.lastError = errorInfo(end.error)
-        entry.errors.push(attemptError(end.error))
+        recordFailure(entry, end.error)
         return this.#finish(entry, 'failed')
     }
   }
@@ -239,11 +239,7 @@ export class TestJobs implements Inspector, Operator {
       const entry = this.#entries.get(id)
       if (!entry) throw jobNotFound(id)
       if (entry.state !== 'failed') throw notRetryable(id, entry.state)
-      entry.attemptsMade = 0
-      entry.deliveries = 0
-      entry.lastError = undefined
-      entry.startedAt = undefined
-      entry.finishedAt = undefined
+      resetForRetry(entry)
       this.#wait(entry, 0)
       return info(entry)
     })
@@ -260,12 +256,6 @@ export class TestJobs implements Inspector, Operator {
       this.#wake(id)
     })
   }
-}
-
-function dedupKey(r: JobRecord): string | undefined {
-  return r.options.key === undefined
-    ? undefined
-    : `${r.options.queue}\u0000${r.task}\u0000${r.options.key}`
 }
 
 function recorded(entry: TestEntry): RecordedJob {
