@@ -15,3 +15,9 @@ export interface CommandContext {
 
 /** Exit codes: 0 found (or done), 1 not found (or failed), 2 usage error. */
 export const EXIT = { OK: 0, NOT_FOUND: 1, USAGE: 2 } as const
+
+/** Says that no job has this id; returns the exit code for it. */
+export function jobNotFound(ctx: CommandContext, id: string): number {
+  ctx.output.err(`No job with id '${id}' (never stored, removed, or past its retention period).`)
+  return EXIT.NOT_FOUND
+}

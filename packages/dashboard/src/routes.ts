@@ -1,6 +1,7 @@
 // The dashboard's routes: each reads through `afterward.jobs` and renders a view or JSON.
 // Paths are below the mount point; ids are single, decoded path segments.
 import {
+  ErrorCode,
   redactInput,
   type Afterward,
   type JobInfo,
@@ -129,7 +130,7 @@ async function list(ctx: RouteContext): Promise<DashboardResponse> {
 async function apiJob(ctx: RouteContext): Promise<DashboardResponse> {
   const detail = await ctx.afterward.jobs.detail(ctx.params[0]!)
   if (detail === undefined)
-    return json(404, { code: 'AFTERWARD_JOB_NOT_FOUND', message: 'No stored job has this id.' })
+    return json(404, { code: ErrorCode.JOB_NOT_FOUND, message: 'No stored job has this id.' })
   return json(200, shown(ctx, detail))
 }
 

@@ -1,4 +1,4 @@
-import { EXIT, type CommandContext } from '../context.js'
+import { EXIT, jobNotFound, type CommandContext } from '../context.js'
 import {
   attempts,
   both,
@@ -15,10 +15,7 @@ import {
 export async function jobCommand(ctx: CommandContext, id: string): Promise<number> {
   const job = await ctx.afterward.jobs.detail(id)
   const { output } = ctx
-  if (!job) {
-    output.err(`No job with id '${id}' (never stored, removed, or past its retention period).`)
-    return EXIT.NOT_FOUND
-  }
+  if (!job) return jobNotFound(ctx, id)
   if (ctx.json) {
     output.out(JSON.stringify(jobJson(job), null, 2))
     return EXIT.OK

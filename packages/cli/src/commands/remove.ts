@@ -1,4 +1,4 @@
-import { EXIT, type CommandContext } from '../context.js'
+import { EXIT, jobNotFound, type CommandContext } from '../context.js'
 import { paint } from '../format.js'
 import { refuseReadOnly } from './write-guard.js'
 
@@ -11,10 +11,7 @@ export async function removeCommand(
   refuseReadOnly(ctx, 'remove')
   const { output, afterward } = ctx
   const job = await afterward.jobs.get(id)
-  if (!job) {
-    output.err(`No job with id '${id}' (never stored, removed, or past its retention period).`)
-    return EXIT.NOT_FOUND
-  }
+  if (!job) return jobNotFound(ctx, id)
   if (!options.yes && !(await ctx.confirm(`Remove ${job.state} job ${id} (${job.task})?`))) {
     output.err('Nothing removed.')
     return EXIT.OK

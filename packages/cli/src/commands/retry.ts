@@ -1,5 +1,5 @@
 import type { JobInfo } from '@afterward/core'
-import { EXIT, type CommandContext } from '../context.js'
+import { EXIT, jobNotFound, type CommandContext } from '../context.js'
 import { lastError, paint, table } from '../format.js'
 import { UsageError } from '../usage-error.js'
 import { collect } from './list.js'
@@ -37,10 +37,7 @@ export async function retryCommand(
   let jobs: JobInfo[]
   if (id !== undefined) {
     const job = await afterward.jobs.get(id)
-    if (!job) {
-      output.err(`No job with id '${id}' (never stored, removed, or past its retention period).`)
-      return EXIT.NOT_FOUND
-    }
+    if (!job) return jobNotFound(ctx, id)
     if (job.state !== 'failed') {
       output.err(`Job '${id}' is ${job.state}; only a failed job can be retried.`)
       return EXIT.NOT_FOUND
