@@ -2,6 +2,7 @@
 // instance, and the schedules as the broker holds them. Part of the driver interface (driver.ts).
 import type { DeliveredJob, JobState } from './driver-records.js'
 import type { ResolvedJobOptions } from './options.js'
+import type { OverlapPolicy } from './schedule.js'
 
 /**
  * A schedule as the instance hands it to a driver: checked, with its job options resolved.
@@ -25,7 +26,7 @@ export interface ScheduleRecord {
   input: unknown
   /** The options of every run (`delay` 0, no `key`). */
   options: ResolvedJobOptions
-  overlap: 'skip' | 'allow'
+  overlap: OverlapPolicy
   /** Hash of every field above: a stored schedule with another hash is out of date. */
   hash: string
 }
@@ -55,7 +56,7 @@ export interface ScheduleState extends StoredSchedule {
   cron: string | undefined
   every: number | undefined
   tz: string | undefined
-  overlap: 'skip' | 'allow'
+  overlap: OverlapPolicy
   /** When the next run is due, if one is planned. */
   nextRunAt: Date | undefined
   /** The last run that started (not one skipped for overlap), if any is still stored. */
@@ -102,5 +103,5 @@ export interface Scheduler {
    * when another run of the same schedule is active; otherwise records this job as the
    * schedule's last run and resolves true.
    */
-  claimRun(job: DeliveredJob, overlap: 'skip' | 'allow'): Promise<boolean>
+  claimRun(job: DeliveredJob, overlap: OverlapPolicy): Promise<boolean>
 }

@@ -13,7 +13,7 @@ import type {
 } from '../driver.js'
 import type { Entry } from './memory-entry.js'
 import { copyJson } from '../json.js'
-import { nextCronTick, nextEveryTick } from '../schedule.js'
+import { nextCronTick, nextEveryTick, type OverlapPolicy } from '../schedule.js'
 
 interface Planned {
   record: ScheduleRecord
@@ -130,7 +130,7 @@ export class MemoryScheduler implements Scheduler {
     )
   }
 
-  claimRun(job: DeliveredJob, overlap: 'skip' | 'allow'): Promise<boolean> {
+  claimRun(job: DeliveredJob, overlap: OverlapPolicy): Promise<boolean> {
     const key = slot(job.options.queue, `${job.task}:${job.schedule!.id}`)
     if (overlap === 'skip') {
       for (const entry of this.#jobs.all()) {

@@ -8,6 +8,7 @@ import type {
 } from '../../driver.js'
 import type { ResolvedJobOptions } from '../../options.js'
 import { AfterwardError } from '../../errors.js'
+import type { OverlapPolicy } from '../../schedule.js'
 import { BUILTIN_DEFAULTS, PRIORITY_RANK, type Priority } from '../../options.js'
 
 /**
@@ -33,7 +34,7 @@ export interface ScheduleMark {
   id: string
   /** The hash of the schedule's definition, to tell a changed schedule. */
   hash: string
-  overlap: 'skip' | 'allow'
+  overlap: OverlapPolicy
 }
 
 /** The job options BullMQ has no field for; `backoff` only when the job may retry. */
