@@ -51,8 +51,10 @@ export function outboxDriver(
   }
   // The outbox is read first: a row still there is pending; once it is gone, the relay stored
   // the job in the broker before deleting it, so the broker has it.
+  /** The job while its row waits in the outbox (state `pending`), else undefined. */
+  const pending = async (id: string): Promise<JobInfo | undefined> => (await read(GET_SQL, id))[0]
   const get = async (id: string): Promise<JobInfo | undefined> =>
-    (await read(GET_SQL, id))[0] ?? inner.get(id)
+    (await pending(id)) ?? inner.get(id)
 
   // One relay per process, started with the first worker and closed with the last.
   let relay: OutboxRelay | undefined
@@ -94,7 +96,7 @@ export function outboxDriver(
     },
     async waitFor(id, timeoutMs) {
       const deadline = Date.now() + timeoutMs
-      while ((await read(GET_SQL, id)).length > 0) {
+      while (await pending(id)) {
         if (Date.now() >= deadline) {
           throw new AfterwardError(
             ErrorCode.WAIT_TIMEOUT,
@@ -106,16 +108,16 @@ export function outboxDriver(
       return inner.waitFor(id, Math.max(1, deadline - Date.now()))
     },
     async detail(id) {
-      const pending = (await read(GET_SQL, id))[0]
-      return pending ? { ...pending, errors: [] } : inner.detail(id)
+      const waiting = await pending(id)
+      return waiting ? { ...waiting, errors: [] } : inner.detail(id)
     },
     // A job still in the outbox has not run: nothing to retry, and the relay owns its row.
     async retry(id) {
-      if ((await read(GET_SQL, id)).length > 0) throw stillPending(id, 'retried')
+      if (await pending(id)) throw stillPending(id, 'retried')
       return inner.retry(id)
     },
     async remove(id) {
-      if ((await read(GET_SQL, id)).length > 0) throw stillPending(id, 'removed')
+      if (await pending(id)) throw stillPending(id, 'removed')
       return inner.remove(id)
     },
     list: (query) => inner.list(query),
