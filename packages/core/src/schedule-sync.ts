@@ -7,7 +7,7 @@ import type { ScheduleRecord, Scheduler, StoredSchedule } from './driver.js'
 import type { ResolvedJobOptions } from './options.js'
 import type { AnyTask } from './task.js'
 import { AfterwardError, ErrorCode } from './errors.js'
-import { stableHash } from './schedule.js'
+import { scheduleKey, stableHash } from './schedule.js'
 
 /**
  * What `afterward.schedules.sync()` did.
@@ -64,7 +64,7 @@ export function scheduleRecords(
         )
       }
       const record = {
-        key: `${task.name}:${spec.id}`,
+        key: scheduleKey(task.name, spec.id),
         id: spec.id,
         task: task.name,
         cron: spec.cron,

@@ -245,6 +245,14 @@ export function nextEveryTick(previous: number | undefined, every: number, now: 
   return aligned <= now ? aligned + every : aligned
 }
 
+/**
+ * The key of a task's schedule, unique in its queue: the id of its BullMQ job scheduler, and what
+ * the drivers record its last run under.
+ */
+export function scheduleKey(task: string, id: string): string {
+  return `${task}:${id}`
+}
+
 /** A short, stable hash of JSON-able values (sorted keys), for change detection. */
 export function stableHash(value: unknown): string {
   return createHash('sha256').update(stableJson(value)).digest('hex').slice(0, 16)

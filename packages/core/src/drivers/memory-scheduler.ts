@@ -13,7 +13,7 @@ import type {
 } from '../driver.js'
 import type { Entry } from './memory-entry.js'
 import { copyJson } from '../json.js'
-import { nextCronTick, nextEveryTick, type OverlapPolicy } from '../schedule.js'
+import { nextCronTick, nextEveryTick, scheduleKey, type OverlapPolicy } from '../schedule.js'
 
 interface Planned {
   record: ScheduleRecord
@@ -131,7 +131,7 @@ export class MemoryScheduler implements Scheduler {
   }
 
   claimRun(job: DeliveredJob, overlap: OverlapPolicy): Promise<boolean> {
-    const key = slot(job.options.queue, `${job.task}:${job.schedule!.id}`)
+    const key = slot(job.options.queue, scheduleKey(job.task, job.schedule!.id))
     if (overlap === 'skip') {
       for (const entry of this.#jobs.all()) {
         const r = entry.record
@@ -152,7 +152,7 @@ export class MemoryScheduler implements Scheduler {
 
   /** A scheduled run started: plan the schedule's next run, counted from now. */
   started(record: JobRecord): void {
-    const key = slot(record.options.queue, `${record.task}:${record.schedule!.id}`)
+    const key = slot(record.options.queue, scheduleKey(record.task, record.schedule!.id))
     const planned = this.#planned.get(key)
     if (this.#closed || planned?.jobId !== record.id) return
     const { every, cron, tz } = planned.record

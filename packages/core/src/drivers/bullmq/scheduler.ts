@@ -13,6 +13,7 @@ import type {
 } from '../../driver.js'
 import type { BackendStore } from './store.js'
 import { PRIORITY_RANK } from '../../options.js'
+import { scheduleKey } from '../../schedule.js'
 import { BACKOFF_TYPE, type BullJobLike, type StoredData, toInfo } from './job-data.js'
 
 /** A job scheduler as BullMQ lists it (the slice read here). */
@@ -123,7 +124,7 @@ export function bullmqScheduler(
 
     async claimRun(job: DeliveredJob, overlap): Promise<boolean> {
       const name = job.options.queue
-      const key = `${job.task}:${job.schedule!.id}`
+      const key = scheduleKey(job.task, job.schedule!.id)
       if (overlap === 'skip') {
         const active = (await (await queue(name)).getActive()) as BullJobLike[]
         if (active.some((other) => other.repeatJobKey === key && other.id !== job.id)) return false
