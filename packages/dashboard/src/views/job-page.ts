@@ -1,7 +1,7 @@
 import type { JobDetail } from '@afterward/core'
 import { html, type Html } from '../html.js'
 import { between, prettyJson, time } from './format.js'
-import { href, layout, seg, stateBadge, type ViewContext } from './layout.js'
+import { href, layout, requestLink, seg, stateBadge, type ViewContext } from './layout.js'
 
 /** The job view: what it was given, how each attempt ended, and Retry / Remove. */
 export function jobPage(
@@ -21,9 +21,7 @@ export function jobPage(
   const request =
     job.requestId === undefined
       ? html`<span class="none">none (enqueued outside a request)</span>`
-      : html`<a class="id" href="${href(view, `/requests/${seg(job.requestId)}`)}"
-          >${job.requestId}</a
-        >`
+      : requestLink(view, job.requestId)
   const facts = html`<dl class="facts">
     <dt>task</dt>
     <dd>${job.task}</dd>

@@ -1,7 +1,7 @@
 import type { JobInfo } from '@afterward/core'
 import { html, type Html } from '../html.js'
 import { between, time } from './format.js'
-import { href, seg, stateBadge, table, type ViewContext } from './layout.js'
+import { href, requestLink, seg, stateBadge, table, type ViewContext } from './layout.js'
 
 /** A table of jobs: one row each, linking to the job and to its request. */
 export function jobsTable(view: ViewContext, jobs: readonly JobInfo[]): Html {
@@ -16,9 +16,7 @@ export function jobsTable(view: ViewContext, jobs: readonly JobInfo[]): Html {
         <td class="num">${job.attemptsMade}/${job.maxAttempts}</td>
         <td>${time(job.createdAt)}</td>
         <td class="num">${between(job.startedAt, job.finishedAt)}</td>
-        <td>
-          ${job.requestId === undefined ? '' : html`<a class="id" href="${href(view, `/requests/${seg(job.requestId)}`)}">${job.requestId}</a>`}
-        </td>
+        <td>${job.requestId === undefined ? '' : requestLink(view, job.requestId)}</td>
         <td class="message">${job.lastError?.message ?? ''}</td>
       </tr>`,
   )

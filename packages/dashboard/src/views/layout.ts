@@ -28,6 +28,11 @@ export function href(
 /** A path segment for an id taken from a job (ids may hold any character). */
 export const seg = (id: string): string => encodeURIComponent(id)
 
+/** A link to a request's page, showing its id. */
+export function requestLink(view: ViewContext, requestId: string): Html {
+  return html`<a class="id" href="${href(view, `/requests/${seg(requestId)}`)}">${requestId}</a>`
+}
+
 /** The state as a coloured badge. */
 export function stateBadge(state: string): Html {
   return html`<span class="state state-${state}">${state}</span>`
