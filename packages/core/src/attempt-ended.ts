@@ -22,24 +22,26 @@ export function reportAttemptEnd(
     case 'completed':
       if (rootLog.isLevelEnabled('debug')) log().debug({ ms }, 'job completed')
       if (events.has('completed')) {
-        events.emit('completed', { ...jobEvent(job, job.attempt), durationMs })
+        events.emit('completed', jobEvent(job, job.attempt, { durationMs }))
       }
       break
     case 'retry':
       log().warn({ err: end.error, ms, attempts }, 'job attempt failed; will retry')
       if (events.has('retrying')) {
-        events.emit('retrying', {
-          ...jobEvent(job, job.attempt),
-          durationMs,
-          error: end.error,
-          delayMs: end.delay,
-        })
+        events.emit(
+          'retrying',
+          jobEvent(job, job.attempt, {
+            durationMs,
+            error: end.error,
+            delayMs: end.delay,
+          }),
+        )
       }
       break
     case 'failed':
       log().error({ err: end.error, ms, attempts }, 'job failed for good')
       if (events.has('failed')) {
-        events.emit('failed', { ...jobEvent(job, job.attempt), durationMs, error: end.error })
+        events.emit('failed', jobEvent(job, job.attempt, { durationMs, error: end.error }))
       }
       break
     case 'wait':
@@ -48,13 +50,13 @@ export function reportAttemptEnd(
         'job handed back to its queue: it asked to retry later',
       )
       if (events.has('handed-back')) {
-        events.emit('handed-back', { ...jobEvent(job, job.attempt), durationMs })
+        events.emit('handed-back', jobEvent(job, job.attempt, { durationMs }))
       }
       break
     case 'requeue':
       log().info({ ms }, 'job handed back to its queue (worker shut down)')
       if (events.has('handed-back')) {
-        events.emit('handed-back', { ...jobEvent(job, job.attempt), durationMs })
+        events.emit('handed-back', jobEvent(job, job.attempt, { durationMs }))
       }
       break
   }

@@ -181,7 +181,7 @@ export class Runtime {
         if (this.events.has('enqueue-failed')) {
           const durationMs = performance.now() - started
           for (const r of records) {
-            this.events.emit('enqueue-failed', { ...jobEvent(r, 0), durationMs, error })
+            this.events.emit('enqueue-failed', jobEvent(r, 0, { durationMs, error }))
           }
         }
         throw error
@@ -219,7 +219,7 @@ export class Runtime {
         )
       }
       if (emitting) {
-        this.events.emit('enqueued', { ...jobEvent(record, 0), durationMs, deduplicatedInto })
+        this.events.emit('enqueued', jobEvent(record, 0, { durationMs, deduplicatedInto }))
       }
     })
   }
@@ -252,11 +252,16 @@ export class Runtime {
   }
 }
 
-/** The fields every lifecycle event carries, for a record at a given attempt. */
-export function jobEvent(
+/**
+ * A lifecycle event of a record at a given attempt: the fields every event carries, then the
+ * event's own (`fields`). One literal with `fields` spread last: V8 builds `{ ...base, extra }`
+ * (spread first, then more properties) on a slow path, about 1 µs per event on Node 20.
+ */
+export function jobEvent<F extends object = Record<never, never>>(
   record: Pick<JobRecord, 'id' | 'task' | 'options' | 'requestId' | 'trace'>,
   attempt: number,
-): JobEvent {
+  fields?: F,
+): JobEvent & F {
   return {
     jobId: record.id,
     task: record.task,
@@ -264,7 +269,8 @@ export function jobEvent(
     attempt,
     requestId: record.requestId,
     trace: record.trace,
-  }
+    ...fields,
+  } as JobEvent & F
 }
 
 function taskNames(records: readonly JobRecord[]): string {

@@ -22,7 +22,7 @@ export function reportStalled(
       ? 'job stalled: the worker running it stopped (crashed, killed, blocked or cut off from the broker); back in its queue, it runs again'
       : 'job stalled more than maxStalledCount times: it fails for good without running again',
   )
-  if (events.has('stalled')) events.emit('stalled', { ...jobEvent(job, job.attempt), willRun })
+  if (events.has('stalled')) events.emit('stalled', jobEvent(job, job.attempt, { willRun }))
 }
 
 /** Logs and reports a job the broker failed for good because it stalled too often. */
@@ -41,6 +41,6 @@ export function reportStallLimit(
     'job failed for good',
   )
   if (events.has('failed')) {
-    events.emit('failed', { ...jobEvent(job, job.attempt), durationMs: 0, error })
+    events.emit('failed', jobEvent(job, job.attempt, { durationMs: 0, error }))
   }
 }

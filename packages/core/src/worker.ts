@@ -245,11 +245,10 @@ export class Worker {
     if (events.has('started')) {
       // A scheduled run waits from its tick: its job was planned long before it was due.
       const since = job.schedule?.tick ?? job.createdAt
-      events.emit('started', {
-        ...jobEvent(job, job.attempt),
-        waitMs: Date.now() - since,
-        redelivered: job.redelivered,
-      })
+      events.emit(
+        'started',
+        jobEvent(job, job.attempt, { waitMs: Date.now() - since, redelivered: job.redelivered }),
+      )
     }
     if (refused !== undefined) return ended(afterFailure(refused, job))
     if (!task) {
