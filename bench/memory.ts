@@ -2,6 +2,7 @@
 // against a plain async loop over the same number of work items, measured in the same run.
 //   pnpm exec tsx bench/memory.ts   (JOBS=100000 BENCH_RUNS=5)
 import { pino, type Logger } from 'pino'
+import { Registry } from 'prom-client'
 import {
   createAfterward,
   defineTask,
@@ -9,6 +10,7 @@ import {
   type Afterward,
   AFTERWARD_EVENTS,
 } from '@afterward/core'
+import { afterwardMetrics } from '@afterward/prometheus'
 import { reportRate, sampleTimed, timed } from './stats.js'
 
 const jobs = Number(process.env.JOBS ?? 100_000)
@@ -29,15 +31,20 @@ type NoopTask = typeof task | typeof asyncTask
 
 let heard = 0
 
-/** `listening`: a no-op listener on every lifecycle event, to price the events themselves. */
+/**
+ * `listening`: a no-op listener on every lifecycle event, to price the events themselves;
+ * `'metrics'`: @afterward/prometheus counting every job, to price the metrics.
+ */
 function instance(
   logger: Logger = silent,
-  listening = false,
+  listening: boolean | 'metrics' = false,
 ): { afterward: Afterward; drain(): Promise<void> } {
   // keepFinished at its default: past 10,000 jobs the bench pays for eviction too.
   const driver = memory()
   const afterward = createAfterward({ tasks: [task, asyncTask], driver, logger })
-  if (listening) for (const name of AFTERWARD_EVENTS) afterward.on(name, () => void heard++)
+  if (listening === true)
+    for (const name of AFTERWARD_EVENTS) afterward.on(name, () => void heard++)
+  if (listening === 'metrics') afterwardMetrics({ afterward, registry: new Registry() })
   return { afterward, drain: () => driver.drain() }
 }
 
@@ -81,7 +88,7 @@ const drainWith = (concurrency: number, logger?: Logger, t?: NoopTask) => async 
 }
 
 const endToEnd =
-  (size: number, concurrency: number, logger?: Logger, listening = false) =>
+  (size: number, concurrency: number, logger?: Logger, listening: boolean | 'metrics' = false) =>
   async () => {
     const { afterward, drain } = instance(logger, listening)
     await afterward.worker({ concurrency }).start()
@@ -147,7 +154,12 @@ reportRate(
     [
       'scopes of 10, a listener on every event',
       await sampleTimed(endToEnd(10, 50, silent, true), runs),
-      both,
+      'scopes of 10',
+    ],
+    [
+      'scopes of 10, @afterward/prometheus',
+      await sampleTimed(endToEnd(10, 50, silent, 'metrics'), runs),
+      'scopes of 10',
     ],
   ]),
 )

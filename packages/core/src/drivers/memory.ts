@@ -40,7 +40,8 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
   const jobs = new Map<string, Entry>()
   const waiting = new Map<string, PriorityLanes<Entry>>()
   const liveKeys = new Map<string, string>() // dedup key -> job id
-  const byRequest = new Map<string, Set<string>>()
+  // Job ids by request id, in defer order; an array, not a Set: most requests defer one or a few.
+  const byRequest = new Map<string, string[]>()
   const finished = new Fifo<string>() // ids, oldest first, for keepFinished
   const consumers = new Set<MemoryConsumer>()
   const finishWaiters = new Map<string, Set<() => void>>() // job id -> waitFor callbacks
@@ -114,8 +115,10 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     const requestId = entry.record.requestId
     if (requestId !== undefined) {
       const ids = byRequest.get(requestId)
-      ids?.delete(id)
-      if (ids?.size === 0) byRequest.delete(requestId)
+      // Jobs are forgotten oldest first: the id is nearly always the first of its request.
+      const at = ids ? ids.indexOf(id) : -1
+      if (at >= 0) ids!.splice(at, 1)
+      if (ids?.length === 0) byRequest.delete(requestId)
     }
   }
 
@@ -133,8 +136,9 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     if (record.schedule !== undefined && delay > 0) entry.planned = true
     else unfinished++
     if (record.requestId !== undefined) {
-      const ids = byRequest.get(record.requestId) ?? new Set<string>()
-      byRequest.set(record.requestId, ids.add(record.id))
+      const ids = byRequest.get(record.requestId)
+      if (ids) ids.push(record.id)
+      else byRequest.set(record.requestId, [record.id])
     }
     return schedule(entry, delay, false)
   }
@@ -203,7 +207,7 @@ export function memory(options: MemoryDriverOptions = {}): MemoryDriver {
     },
 
     byRequest(requestId) {
-      const ids = [...(byRequest.get(requestId) ?? [])]
+      const ids = byRequest.get(requestId) ?? []
       return Promise.resolve(ids.map((id) => info(jobs.get(id)!)))
     },
 
