@@ -82,14 +82,14 @@ async function redisCpu(): Promise<number> {
   return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
 }
 
-type Kind = 'raw' | 'afterward' | 'metrics' | 'prisma'
+type Kind = 'raw' | 'raw-priority' | 'afterward' | 'metrics' | 'prisma'
 
 /** One run: fills a fresh prefix with `jobs` jobs (untimed), then times the drain. */
 async function drain(kind: Kind, concurrency: number, jobs: number): Promise<Measured> {
   const prefix = `bench-${++prefixes}`
   const counter = new Drain(jobs)
   try {
-    if (kind === 'raw') {
+    if (kind === 'raw' || kind === 'raw-priority') {
       const connection = new Redis(redis.url, { maxRetriesPerRequest: null })
       const queue = new Queue(QUEUE, {
         connection,
@@ -98,7 +98,12 @@ async function drain(kind: Kind, concurrency: number, jobs: number): Promise<Mea
       })
       for (let added = 0; added < jobs; added += BATCH) {
         const size = Math.min(BATCH, jobs - added)
-        await queue.addBulk(Array.from({ length: size }, () => ({ name: 'noop', data: input })))
+        // Afterward's `normal` is BullMQ priority 2: its jobs wait in the prioritized set, not in
+        // the wait list, and a worker takes them from there (see "Priorities" in the core README).
+        const opts = kind === 'raw-priority' ? { priority: 2 } : undefined
+        await queue.addBulk(
+          Array.from({ length: size }, () => ({ name: 'noop', data: input, opts })),
+        )
       }
       const worker = new BullWorker(QUEUE, async () => counter.tick(), {
         connection,
@@ -153,9 +158,16 @@ async function drain(kind: Kind, concurrency: number, jobs: number): Promise<Mea
   }
 }
 
-const KINDS = ['raw', 'afterward', 'metrics', 'prisma'] as const satisfies readonly Kind[]
+const KINDS = [
+  'raw',
+  'raw-priority',
+  'afterward',
+  'metrics',
+  'prisma',
+] as const satisfies readonly Kind[]
 const names: Record<Kind, string> = {
   raw: 'raw BullMQ Worker (no-op)',
+  'raw-priority': 'raw BullMQ Worker, jobs with priority 2',
   afterward: 'afterward.worker() (no context)',
   metrics: 'afterward.worker() + @afterward/prometheus',
   prisma: 'afterward.worker() + prismaContext',
@@ -172,6 +184,11 @@ try {
     const results = await interleave(KINDS, runs, (kind) => drain(kind, concurrency, jobs))
     const rows = (value: (m: Measured) => number) => [
       { name: names.raw, rates: results.get('raw')!.map(value) },
+      {
+        name: names['raw-priority'],
+        rates: results.get('raw-priority')!.map(value),
+        baseline: names.raw,
+      },
       { name: names.afterward, rates: results.get('afterward')!.map(value), baseline: names.raw },
       // Metrics cost against the same worker without them (at most 3 % is the target).
       {
