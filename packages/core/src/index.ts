@@ -21,6 +21,7 @@ export type { ScheduleSyncOptions, ScheduleSyncResult } from './schedule-sync.js
 export { DeferScope } from './defer-scope.js'
 export type { DeferScopeOptions, DeferScopeState } from './defer-scope.js'
 export { AFTERWARD_EVENTS } from './events.js'
+export { QUEUE_STATES } from './job-list.js'
 export type { AfterwardEventName, AfterwardEvents, AfterwardListener, JobEvent } from './events.js'
 
 export type { Instrumentation, TraceCarrier } from './instrumentation.js'

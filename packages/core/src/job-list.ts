@@ -11,14 +11,17 @@ import type {
 import { AfterwardError, ErrorCode } from './errors.js'
 import { checkQueueName } from './options.js'
 
-/** Every state, in the order a job goes through them. */
-export const JOB_STATES: readonly QueueState[] = [
-  'delayed',
+/**
+ * Every state a stored job can be in, in the order `jobs.counts`, the CLI and the dashboard show
+ * them.
+ */
+export const QUEUE_STATES: readonly QueueState[] = Object.freeze([
   'waiting',
+  'delayed',
   'active',
   'completed',
   'failed',
-]
+])
 
 /** A job's place in the order of `jobs.list`: newest `createdAt` first, then the higher id. */
 export interface ListPosition {
@@ -51,10 +54,10 @@ export function listFilter(query: JobListQuery | undefined): ListFilter {
     }
   }
   const { state, task, queue, limit = DEFAULT_LIST_LIMIT, cursor } = query
-  const states = state === undefined ? JOB_STATES : typeof state === 'string' ? [state] : state
+  const states = state === undefined ? QUEUE_STATES : typeof state === 'string' ? [state] : state
   if (!Array.isArray(states) || states.length === 0 || !states.every(isState)) {
     invalid(
-      `state must be one of ${JOB_STATES.join(', ')}, or a non-empty array of them (got ${JSON.stringify(state)})`,
+      `state must be one of ${QUEUE_STATES.join(', ')}, or a non-empty array of them (got ${JSON.stringify(state)})`,
     )
   }
   if (task !== undefined && (typeof task !== 'string' || task === '')) {
@@ -192,7 +195,7 @@ function checkQueue(queue: unknown, method: 'list' | 'counts' = 'list'): string 
 }
 
 function isState(state: unknown): state is QueueState {
-  return JOB_STATES.includes(state as QueueState)
+  return QUEUE_STATES.includes(state as QueueState)
 }
 
 function invalid(message: string, method: 'list' | 'counts' = 'list'): never {

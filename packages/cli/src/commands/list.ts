@@ -1,11 +1,8 @@
-import type { JobInfo, JobListQuery, QueueState } from '@afterward/core'
+import { QUEUE_STATES, type JobInfo, type JobListQuery, type QueueState } from '@afterward/core'
 import { EXIT, type CommandContext } from '../context.js'
 import { attempts, jobJson, lastError, paint, state, table, when } from '../format.js'
 import { parseSince } from '../since.js'
 import { UsageError } from '../usage-error.js'
-
-/** The states a job has in a queue (`pending`, in an outbox, is not listed). */
-export const STATES: readonly QueueState[] = ['waiting', 'delayed', 'active', 'completed', 'failed']
 
 export interface ListOptions {
   state?: string
@@ -20,10 +17,10 @@ export interface ListOptions {
 export function parseStates(value: string | undefined): QueueState[] | undefined {
   if (value === undefined) return undefined
   const states = value.split(',').map((s) => s.trim())
-  const bad = states.find((s) => !(STATES as readonly string[]).includes(s))
+  const bad = states.find((s) => !(QUEUE_STATES as readonly string[]).includes(s))
   if (bad !== undefined) {
     throw new UsageError(
-      `--state ${bad}: choose from ${STATES.join(', ')} (several: --state failed,delayed).`,
+      `--state ${bad}: choose from ${QUEUE_STATES.join(', ')} (several: --state failed,delayed).`,
     )
   }
   return states as QueueState[]

@@ -1,6 +1,5 @@
-import type { JobInfo } from '@afterward/core'
+import { QUEUE_STATES, type JobInfo } from '@afterward/core'
 import { EXIT, type CommandContext } from '../context.js'
-import { STATES } from './list.js'
 import {
   attempts,
   duration,
@@ -65,7 +64,7 @@ export async function requestCommand(ctx: CommandContext, requestId: string): Pr
 
 /** `3 jobs: 2 completed, 1 failed`. */
 export function summary(jobs: readonly JobInfo[]): string {
-  const parts = (['pending', ...STATES] as const).flatMap((name) => {
+  const parts = (['pending', ...QUEUE_STATES] as const).flatMap((name) => {
     const n = jobs.filter((job) => job.state === name).length
     return n === 0 ? [] : [`${n} ${name}`]
   })

@@ -1,7 +1,13 @@
-import type { JobInfo, JobState, QueueJobCounts, QueueState } from '@afterward/core'
+import {
+  QUEUE_STATES,
+  type JobInfo,
+  type JobState,
+  type QueueJobCounts,
+  type QueueState,
+} from '@afterward/core'
 import { EXIT, type CommandContext } from '../context.js'
 import { paint, table } from '../format.js'
-import { collect, STATES } from './list.js'
+import { collect } from './list.js'
 
 const HOUR = 3_600_000
 /** Jobs read per part of the per-task breakdown, at most. */
@@ -65,8 +71,11 @@ export async function statsCommand(ctx: CommandContext): Promise<number> {
   output.out(
     table(
       output,
-      ['QUEUE', ...STATES.map((s) => s.toUpperCase())],
-      queues.map((q) => [q.queue, ...STATES.map((s: QueueState) => count(ctx, s, q.counts[s]))]),
+      ['QUEUE', ...QUEUE_STATES.map((s) => s.toUpperCase())],
+      queues.map((q) => [
+        q.queue,
+        ...QUEUE_STATES.map((s: QueueState) => count(ctx, s, q.counts[s])),
+      ]),
     ),
   )
   output.out(

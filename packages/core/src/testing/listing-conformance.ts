@@ -144,7 +144,7 @@ export function listingTests(makeDriver: () => Driver): void {
       [{ limit: 2.5 }, /limit .* \(got 2\.5\)/],
       [{ limit: '10' }, /limit .* \(got "10"\)/],
       [{ limit: Number.NaN }, /limit .* \(got NaN\)/],
-      [{ state: 'pending' }, /state must be one of delayed, waiting, active, completed, failed/],
+      [{ state: 'pending' }, /state must be one of waiting, delayed, active, completed, failed/],
       [{ state: [] }, /non-empty array/],
       [{ state: ['waiting', 'paused'] }, /state must be/],
       [{ task: '' }, /task must be a task name/],

@@ -1,4 +1,4 @@
-import type { QueueState } from '@afterward/core'
+import { QUEUE_STATES } from '@afterward/core'
 import { html, type Html, type Interpolation } from '../html.js'
 
 /** What every view needs from the request: where the dashboard is mounted, its CSRF token. */
@@ -11,7 +11,7 @@ export interface ViewContext {
 }
 
 /** The broker's states: what lists filter on and counts count (a `pending` job is not there yet). */
-export const STATES: readonly QueueState[] = ['waiting', 'delayed', 'active', 'completed', 'failed']
+export const STATES = QUEUE_STATES
 
 /** A link below the mount path; query values that are undefined are left out. */
 export function href(
