@@ -19,6 +19,7 @@ import { startLoad } from '../test/faults/load.js'
 import { migrateTestDatabase } from '../test/support/pg.js'
 import { startPostgresServer } from '../test/support/pg-server.js'
 import { startRedisServer } from '../test/support/redis.js'
+import { effectsTail } from './effects-tail.js'
 import { fdKindNames, fdKinds, rssOf, type FdKinds, type Ports } from './proc-fds.js'
 import { table } from './stats.js'
 
@@ -48,6 +49,7 @@ interface Sample {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'aw-soak-'))
+const effectsFile = join(dir, 'effects.log')
 const redis = await startRedisServer({ appendonly: 'yes', 'maxmemory-policy': 'noeviction' })
 const postgres = await startPostgresServer()
 const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 })
@@ -60,7 +62,7 @@ try {
     db: postgres.url('soak', 'app'),
     workers: 2,
     concurrency: 10,
-    effects: join(dir, 'effects.log'),
+    effects: effectsFile,
   })
   const ports: Ports = {
     redis: redis.port,
@@ -108,13 +110,15 @@ try {
           ),
       ],
     ]
-    // Acknowledged jobs not yet seen to have run: the only per-job state the soak keeps.
+    // Acknowledged jobs not yet seen to have run, and jobs seen to have run before their answer
+    // was read (or run twice): the only per-job state the soak keeps.
     const pending = new Set<string>()
+    const ranFirst = new Set<string>()
     let requests = 0
     let acknowledged = 0
+    const ran = effectsTail(effectsFile)
     const settle = () => {
-      const effects = deployment.effects()
-      for (const id of pending) if (effects.has(id)) pending.delete(id)
+      for (const id of ran()) if (!pending.delete(id)) ranFirst.add(id)
     }
     const load = startLoad({
       url: deployment.url,
@@ -124,7 +128,7 @@ try {
         requests++
         if (s.jobId === undefined) return
         acknowledged++
-        pending.add(s.jobId)
+        if (!ranFirst.delete(s.jobId)) pending.add(s.jobId)
       },
     })
     const samples: Sample[] = []
@@ -143,10 +147,8 @@ try {
         await sleep(Math.max(0, began + tick * faultEveryMs - Date.now()))
         // Each minute's sample comes before that tick's fault: always at the same point of the
         // cycle (20 s after a CLIENT KILL, 40 s after a worker kill).
-        if (tick % ticksPerMinute === 0) {
-          samples.push(await sample(String(tick / ticksPerMinute)))
-          settle()
-        }
+        if (tick % ticksPerMinute === 0) samples.push(await sample(String(tick / ticksPerMinute)))
+        settle()
         if (tick * faultEveryMs >= minutes * 60_000) break
         const [name, inject] = faults[(tick - 1) % faults.length]!
         await inject().catch((error: unknown) => console.log(`${name}: ${String(error)}`))
