@@ -1,12 +1,15 @@
-// The soak: steady load on the fault suite's deployment (a Fastify app, two worker processes, a
-// Redis and a PostgreSQL of its own, a task that writes through prismaContext) while faults
-// repeat — a worker killed with SIGKILL, CLIENT KILL of every Redis client, pg_terminate_backend
-// of the task's connections — and what leaks would show: RSS, heap and open file descriptors of
-// the app and the workers, and Redis and PostgreSQL client counts, at the start and at the end.
+// The soak: steady load on the fault suite's deployment (a Fastify app in a process of its own,
+// two worker processes, a Redis and a PostgreSQL of its own, a task that writes through
+// prismaContext) while faults repeat — a worker killed with SIGKILL, CLIENT KILL of every Redis
+// client, pg_terminate_backend of the task's connections — and what leaks would show: the app
+// process's RSS, heap after a GC and open file descriptors by kind, the workers' RSS and fds, and
+// Redis and PostgreSQL client counts, once a minute. This process holds the load generator, the
+// worker supervisor and the admin clients; the app process holds the app alone.
 // Not part of `pnpm bench` (it runs for half an hour by default):
 //   pnpm exec tsx --expose-gc bench/soak.ts     SOAK_MINUTES=30 RATE=100
+// (--expose-gc for this process's own heap; the app and the workers always run with it).
 // It loads the packages' sources, like the fault suite whose parts it uses (test/faults).
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -16,30 +19,37 @@ import { startLoad } from '../test/faults/load.js'
 import { migrateTestDatabase } from '../test/support/pg.js'
 import { startPostgresServer } from '../test/support/pg-server.js'
 import { startRedisServer } from '../test/support/redis.js'
+import { effectsTail } from './effects-tail.js'
+import { fdKindNames, fdKinds, rssOf, type FdKinds, type Ports } from './proc-fds.js'
 import { table } from './stats.js'
 
 const minutes = Number(process.env.SOAK_MINUTES ?? 30)
 const rate = Number(process.env.RATE ?? 100)
-/** One fault every this many ms, in turn. */
+/** One fault every this many ms, in turn: three faults a minute. */
 const faultEveryMs = 20_000
 /** Load before the first sample, so that pools, JIT and caches have filled. */
 const warmupMs = 30_000
+const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1)
 
 interface Sample {
-  appRss: number
-  appHeap: number
-  appFds: number
+  label: string
+  app: NodeJS.MemoryUsage
+  appFds: FdKinds
+  /** This process: the load generator, the worker supervisor, the admin clients. */
+  harnessRss: number
+  harnessHeapUsed: number
+  /** The load generator's HTTP connections to the app. */
+  loadConnections: number
   workerRss: number
   workerFds: number
+  /** Worker 1, never killed (the faults kill worker 0). */
+  steadyWorker: NodeJS.MemoryUsage
   redisClients: number
   pgConnections: number
 }
 
-const fdsOf = (pid: number | 'self') => readdirSync(`/proc/${pid}/fd`).length
-const rssOf = (pid: number) =>
-  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
-
 const dir = mkdtempSync(join(tmpdir(), 'aw-soak-'))
+const effectsFile = join(dir, 'effects.log')
 const redis = await startRedisServer({ appendonly: 'yes', 'maxmemory-policy': 'noeviction' })
 const postgres = await startPostgresServer()
 const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 })
@@ -52,23 +62,38 @@ try {
     db: postgres.url('soak', 'app'),
     workers: 2,
     concurrency: 10,
-    effects: join(dir, 'effects.log'),
+    effects: effectsFile,
   })
+  const ports: Ports = {
+    redis: redis.port,
+    postgres: postgres.port,
+    http: Number(new URL(deployment.url).port),
+  }
   try {
-    const sample = async (): Promise<Sample> => {
-      // Settle first: no request in flight is counted as a leak.
+    const sample = async (label: string): Promise<Sample> => {
+      // Fds first, the app's and the load generator's together: the GC below pauses the app,
+      // and the load generator opens connections while it waits.
+      const appFds = fdKinds(deployment.appPid, ports)
+      if (appFds === undefined) throw new Error('the app process is gone')
+      const loadConnections = fdKinds(process.pid, ports)!.httpOut
+      const app = await deployment.appMemory()
+      const steadyWorker = await deployment.workerMemory(1)
       global.gc?.()
-      const pids = deployment.workerPids()
+      const pids = [0, 1].flatMap((i) => deployment.workerPid(i) ?? [])
       const clients = /connected_clients:(\d+)/.exec(await admin.info('clients'))?.[1]
       const [pgRow] = await postgres.query<{ n: string }>(
         `SELECT count(*) AS n FROM pg_stat_activity WHERE usename = 'app'`,
       )
       return {
-        appRss: process.memoryUsage().rss,
-        appHeap: process.memoryUsage().heapUsed,
-        appFds: fdsOf('self'),
+        label,
+        app,
+        appFds,
+        harnessRss: process.memoryUsage().rss,
+        harnessHeapUsed: process.memoryUsage().heapUsed,
+        loadConnections,
         workerRss: pids.reduce((sum, pid) => sum + rssOf(pid), 0),
-        workerFds: pids.reduce((sum, pid) => sum + fdsOf(pid), 0),
+        workerFds: pids.reduce((sum, pid) => sum + (fdKinds(pid, ports)?.total ?? 0), 0),
+        steadyWorker,
         // Less the admin connection that asks.
         redisClients: Number(clients ?? 0) - 1,
         pgConnections: Number(pgRow?.n ?? 0),
@@ -85,77 +110,60 @@ try {
           ),
       ],
     ]
-    const totalMs = minutes * 60_000
-    // Acknowledged jobs not yet seen to have run: the only per-job state the soak keeps, so that
-    // the app's heap (this process) measures the app, not the load generator.
+    // Acknowledged jobs not yet seen to have run, and jobs seen to have run before their answer
+    // was read (or run twice): the only per-job state the soak keeps.
     const pending = new Set<string>()
+    const ranFirst = new Set<string>()
     let requests = 0
     let acknowledged = 0
+    const ran = effectsTail(effectsFile)
     const settle = () => {
-      const effects = deployment.effects()
-      for (const id of pending) if (effects.has(id)) pending.delete(id)
+      for (const id of ran()) if (!pending.delete(id)) ranFirst.add(id)
     }
     const load = startLoad({
       url: deployment.url,
       rate,
-      maxMs: totalMs + 60_000,
+      maxMs: warmupMs + minutes * 60_000 + 60_000,
       onAnswer: (s) => {
         requests++
         if (s.jobId === undefined) return
         acknowledged++
-        pending.add(s.jobId)
+        if (!ranFirst.delete(s.jobId)) pending.add(s.jobId)
       },
     })
-    let start: Sample
+    const samples: Sample[] = []
     let injected = 0
     try {
       await sleep(warmupMs)
       settle()
-      start = await sample()
+      samples.push(await sample('0'))
       const began = Date.now()
       console.log(
-        `soak: ${minutes} min at ${rate} requests/s, a fault every ${faultEveryMs / 1_000} s`,
+        `soak: ${minutes} min at ${rate} requests/s after ${warmupMs / 1_000} s of warm-up, ` +
+          `a fault every ${faultEveryMs / 1_000} s, a sample every minute`,
       )
-      for (let i = 0; Date.now() - began + faultEveryMs <= totalMs - warmupMs; i++) {
-        await sleep(faultEveryMs)
-        const [name, inject] = faults[i % faults.length]!
+      const ticksPerMinute = 60_000 / faultEveryMs
+      for (let tick = 1; ; tick++) {
+        await sleep(Math.max(0, began + tick * faultEveryMs - Date.now()))
+        // Each minute's sample comes before that tick's fault: always at the same point of the
+        // cycle (20 s after a CLIENT KILL, 40 s after a worker kill).
+        if (tick % ticksPerMinute === 0) samples.push(await sample(String(tick / ticksPerMinute)))
+        settle()
+        if (tick * faultEveryMs >= minutes * 60_000) break
+        const [name, inject] = faults[(tick - 1) % faults.length]!
         await inject().catch((error: unknown) => console.log(`${name}: ${String(error)}`))
         injected++
-        settle()
       }
-      // The last fault's effects (a worker restarting) are over before the last sample.
-      await sleep(Math.max(0, totalMs - warmupMs - (Date.now() - began)))
     } finally {
       await load.stop()
     }
-    // The backlog drains and the killed worker is back before the end sample.
+    // The backlog drains and the killed worker is back; then one sample without load.
     const deadline = Date.now() + 60_000
     for (settle(); pending.size > 0 && Date.now() < deadline; settle()) await sleep(500)
     await sleep(15_000)
-    const end = await sample()
+    samples.push(await sample('idle'))
     const lost = pending.size
-    const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
-    const row = (name: string, key: keyof Sample, format: (n: number) => string = String) => [
-      name,
-      format(start[key]),
-      format(end[key]),
-      `${(((end[key] - start[key]) / Math.max(start[key], 1)) * 100).toFixed(1)} %`,
-    ]
-    console.log(
-      `\n${requests} requests, ${acknowledged} acknowledged, ${lost} lost, ${injected} faults`,
-    )
-    table(
-      ['measure', 'start', 'end', 'growth'],
-      [
-        row('app RSS', 'appRss', mb),
-        row('app heap used', 'appHeap', mb),
-        row('app open fds', 'appFds'),
-        row('workers RSS (both)', 'workerRss', mb),
-        row('workers open fds (both)', 'workerFds'),
-        row('Redis clients', 'redisClients'),
-        row('PostgreSQL connections (task)', 'pgConnections'),
-      ],
-    )
+    report(samples, { requests, acknowledged, lost, injected })
     if (lost > 0) process.exitCode = 1
   } finally {
     await deployment.close()
@@ -165,4 +173,95 @@ try {
   await redis.stop()
   await postgres.stop()
   rmSync(dir, { recursive: true, force: true })
+}
+
+function report(
+  samples: readonly Sample[],
+  counts: { requests: number; acknowledged: number; lost: number; injected: number },
+): void {
+  const { requests, acknowledged, lost, injected } = counts
+  console.log(
+    `\n${requests} requests, ${acknowledged} acknowledged, ${lost} lost, ${injected} faults`,
+  )
+  // Only the kinds of fd the app had at some point: the others were 0 throughout.
+  const kinds = fdKindNames.filter((kind) => samples.some((s) => s.appFds[kind] > 0))
+  const idle = '"idle" is after the load has stopped and the backlog has drained'
+  console.log(
+    `\nThe app process, a sample a minute (MB; heap after a GC; open fds by kind); ${idle}`,
+  )
+  table(
+    ['min', 'RSS', 'heap used', 'heap total', 'external', 'fds', ...kinds, 'close-wait'],
+    samples.map((s) => [
+      s.label,
+      mb(s.app.rss),
+      mb(s.app.heapUsed),
+      mb(s.app.heapTotal),
+      mb(s.app.external),
+      String(s.appFds.total),
+      ...kinds.map((kind) => String(s.appFds[kind])),
+      String(s.appFds.closeWait),
+    ]),
+  )
+  console.log(
+    '\nAround it: Redis clients and PostgreSQL connections (app and workers), the load ' +
+      "generator's HTTP connections, the soak process (load generator, supervisor, admin " +
+      'clients), worker 1 (never killed), both workers (MB)',
+  )
+  table(
+    [
+      'min',
+      'Redis clients',
+      'PG conns',
+      'load conns',
+      'soak RSS',
+      'soak heap',
+      'worker 1 RSS',
+      'worker 1 heap',
+      'workers RSS',
+      'workers fds',
+    ],
+    samples.map((s) => [
+      s.label,
+      String(s.redisClients),
+      String(s.pgConnections),
+      String(s.loadConnections),
+      mb(s.harnessRss),
+      mb(s.harnessHeapUsed),
+      mb(s.steadyWorker.rss),
+      mb(s.steadyWorker.heapUsed),
+      mb(s.workerRss),
+      String(s.workerFds),
+    ]),
+  )
+  // Start and end are both under load (the last minute's sample), so that they compare alike.
+  const start = samples[0]!
+  const end = samples.at(-2)!
+  const row = (
+    name: string,
+    pick: (s: Sample) => number,
+    format: (n: number) => string = String,
+  ) => {
+    const [a, b] = [pick(start), pick(end)]
+    return [name, format(a), format(b), `${(((b - a) / Math.max(a, 1)) * 100).toFixed(1)} %`]
+  }
+  const inMb = (n: number) => `${mb(n)} MB`
+  table(
+    ['measure', 'start', 'end', 'growth'],
+    [
+      row('app RSS', (s) => s.app.rss, inMb),
+      row('app heap used (after GC)', (s) => s.app.heapUsed, inMb),
+      row('app heap total', (s) => s.app.heapTotal, inMb),
+      row('app external', (s) => s.app.external, inMb),
+      row('app open fds', (s) => s.appFds.total),
+      row('app Redis connections', (s) => s.appFds.redis),
+      row('app HTTP connections (accepted)', (s) => s.appFds.httpIn),
+      row('app fds other than HTTP connections', (s) => s.appFds.total - s.appFds.httpIn),
+      row('worker 1 RSS (never killed)', (s) => s.steadyWorker.rss, inMb),
+      row('worker 1 heap used (after GC)', (s) => s.steadyWorker.heapUsed, inMb),
+      row('workers RSS (both)', (s) => s.workerRss, inMb),
+      row('workers open fds (both)', (s) => s.workerFds),
+      row('Redis clients (app and workers)', (s) => s.redisClients),
+      row('PostgreSQL connections (task)', (s) => s.pgConnections),
+    ],
+  )
 }

@@ -1,15 +1,15 @@
-// One deployment under test: a real Fastify app (reply.defer) listening on a port of its own,
-// and worker child processes kept alive by a small supervisor (a killed worker is started again,
-// as systemd or Kubernetes would), all on one broker: bullmq() on Redis or on PostgreSQL.
+// One deployment under test: a real Fastify app (reply.defer) in a child process of its own,
+// listening on a port of its own, and worker child processes kept alive by a small supervisor (a
+// killed worker is started again, as systemd or Kubernetes would), all on one broker: bullmq() on
+// Redis or on PostgreSQL. The app has a process to itself so that the soak measures the app alone,
+// without this process's load generator, supervisor and admin clients.
 import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import Fastify, { type FastifyInstance } from 'fastify'
-import { pino } from 'pino'
-import { bullmq, createAfterward, type Afterward, type BullmqDriverOptions } from '@afterward/core'
-import afterwardPlugin from '@afterward/fastify'
-import { record } from './task.js'
+import type { BullmqDriverOptions, JobInfo } from '@afterward/core'
+import { ask } from './ipc.js'
 
+const appFile = fileURLToPath(new URL('./app.ts', import.meta.url))
 const workerFile = fileURLToPath(new URL('./worker.ts', import.meta.url))
 
 export interface DeploymentOptions {
@@ -33,8 +33,12 @@ export interface Effect {
 export interface Deployment {
   /** `http://127.0.0.1:<port>` of the app. */
   readonly url: string
-  /** The app's Afterward instance, to look up a job that went missing. */
-  readonly afterward: Afterward
+  /** The app's process id. */
+  readonly appPid: number
+  /** The app's view of a job (`afterward.jobs.get`), to look up a job that went missing. */
+  job(id: string): Promise<JobInfo | undefined>
+  /** The app's `process.memoryUsage()` after a GC. */
+  appMemory(): Promise<NodeJS.MemoryUsage>
   /**
    * Sends `signal` to worker `index` once it has runs in progress (within 5 s), so that the kill
    * cuts some off; resolves once it has exited (the supervisor restarts it).
@@ -42,69 +46,53 @@ export interface Deployment {
   killWorker(index: number, signal: NodeJS.Signals): Promise<void>
   /** The effects recorded so far, by job id. */
   effects(): Map<string, Effect>
-  /** Process ids of the workers running now. */
-  workerPids(): number[]
+  /** Process id of worker `index`; undefined while it is down. */
+  workerPid(index: number): number | undefined
+  /** Worker `index`'s `process.memoryUsage()` after a GC. */
+  workerMemory(index: number): Promise<NodeJS.MemoryUsage>
   close(): Promise<void>
 }
 
 /** Starts the app and `options.workers` workers; resolves once all are ready. */
 export async function startDeployment(options: DeploymentOptions): Promise<Deployment> {
   const workers: (ChildProcess | undefined)[] = []
+  let app: ChildProcess | undefined
   let closing = false
 
-  const spawnWorker = (index: number): Promise<void> => {
-    const child = fork(workerFile, [], {
-      execArgv: ['--import', 'tsx'],
-      env: {
-        ...process.env,
-        FAULTS_WORKER: JSON.stringify({
-          driver: options.driver,
-          db: options.db,
-          concurrency: options.concurrency,
-        }),
-        FAULTS_EFFECTS: options.effects,
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const spawnWorker = async (index: number): Promise<void> => {
+    const child = start(workerFile, `worker ${index}`, {
+      FAULTS_WORKER: JSON.stringify({
+        driver: options.driver,
+        db: options.db,
+        concurrency: options.concurrency,
+      }),
+      FAULTS_EFFECTS: options.effects,
     })
-    workers[index] = child
-    child.once('exit', () => {
-      if (workers[index] === child) workers[index] = undefined
+    workers[index] = child.process
+    child.process.once('exit', () => {
+      if (workers[index] === child.process) workers[index] = undefined
       // The supervisor: a worker that died (crash, kill, SIGTERM) is replaced after 500 ms.
       if (!closing) setTimeout(() => !closing && void spawnWorker(index).catch(() => {}), 500)
     })
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker ${index} not ready in 60 s`)), 60_000)
-      child.once('message', () => {
-        clearTimeout(timer)
-        resolve()
-      })
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer)
-        reject(new Error(`worker ${index} exited before it was ready (${signal ?? code})`))
-      })
-    })
+    await child.ready
   }
 
-  const afterward = createAfterward({
-    tasks: [record],
-    driver: bullmq(options.driver),
-    logger: pino({ level: 'silent' }),
-  })
-  const app: FastifyInstance = Fastify()
   let started = false
   try {
-    await app.register(afterwardPlugin, { afterward })
-    app.post<{ Body: { n: number } }>('/orders', async (request, reply) => {
-      const job = reply.defer(record, { n: request.body.n })
-      return { jobId: job.id }
+    const launched = start(appFile, 'app', {
+      FAULTS_APP: JSON.stringify({ driver: options.driver }),
     })
-    const url = await app.listen({ port: 0, host: '127.0.0.1' })
+    app = launched.process
+    const { url } = await launched.ready
     await Promise.all(Array.from({ length: options.workers }, (_, i) => spawnWorker(i)))
     started = true
+    const appProcess = app
 
     return {
-      url,
-      afterward,
+      url: url!,
+      appPid: appProcess.pid!,
+      job: (id) => ask<JobInfo | undefined>(appProcess, 'job', id),
+      appMemory: () => ask<NodeJS.MemoryUsage>(appProcess, 'memory'),
       async killWorker(index, signal) {
         const child = workers[index]
         if (child === undefined || child.exitCode !== null) return
@@ -117,10 +105,16 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
         await exited
       },
       effects: () => readEffects(options.effects),
-      workerPids: () =>
-        workers.flatMap((child) =>
-          child?.pid === undefined || child.exitCode !== null ? [] : [child.pid],
-        ),
+      workerPid: (index) => {
+        const child = workers[index]
+        return child?.exitCode === null ? child.pid : undefined
+      },
+      workerMemory: (index) => {
+        const child = workers[index]
+        return child === undefined
+          ? Promise.reject(new Error(`worker ${index} is down`))
+          : ask<NodeJS.MemoryUsage>(child, 'memory')
+      },
       close: () => close(),
     }
   } finally {
@@ -129,38 +123,53 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
 
   async function close(): Promise<void> {
     closing = true
-    await Promise.all(
-      workers.map(async (child) => {
-        if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-        child.kill('SIGCONT')
-        child.kill('SIGTERM')
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-        await exited
-        clearTimeout(timer)
-      }),
-    )
-    await app.close()
+    // Workers first (they finish their runs), then the app.
+    await Promise.all(workers.map(stop))
+    await stop(app)
   }
 }
 
-/** How many runs worker `child` has in progress (0 if it does not answer within 1 s). */
-function runningIn(child: ChildProcess): Promise<number> {
-  if (!child.connected) return Promise.resolve(0)
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => done(0), 1_000)
-    const listener = (message: { type?: string; count?: number }) => {
-      if (message.type === 'running') done(message.count ?? 0)
-    }
-    function done(count: number) {
-      clearTimeout(timer)
-      child.off('message', listener)
-      resolve(count)
-    }
-    child.on('message', listener)
-    child.send('running?', (error) => error && done(0))
+/** Forks `file` under tsx; `ready` resolves with the child's ready message (within 60 s). */
+function start(file: string, name: string, env: Record<string, string>) {
+  const child = fork(file, [], {
+    // --expose-gc: the app's memory is sampled after a GC.
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Keeps Dates (in JobInfo) across the channel.
+    serialization: 'advanced',
   })
+  const ready = new Promise<{ url?: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready in 60 s`)), 60_000)
+    const onMessage = (message: { type?: string; url?: string }) => {
+      if (message?.type !== 'ready') return
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      resolve(message)
+    }
+    child.on('message', onMessage)
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new Error(`${name} exited before it was ready (${signal ?? code})`))
+    })
+  })
+  return { process: child, ready }
 }
+
+/** SIGTERM (SIGKILL after 15 s); resolves once `child` has exited. */
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGCONT')
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** How many runs worker `child` has in progress (0 if it does not answer within 1 s). */
+const runningIn = (child: ChildProcess): Promise<number> =>
+  ask<number>(child, 'running', undefined, 1_000).catch(() => 0)
 
 function readEffects(file: string): Map<string, Effect> {
   const effects = new Map<string, Effect>()

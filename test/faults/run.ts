@@ -186,7 +186,7 @@ async function runFault(fault: Fault, index: number, postgres: PostgresServer): 
       fault.lossWindowMs !== undefined &&
       lostAt.every((at) => at >= window.start - fault.lossWindowMs! && at <= window.start)
     for (const id of outcome.lost.slice(0, 3)) {
-      const job = await deployment.afterward.jobs.get(id).catch(() => undefined)
+      const job = await deployment.job(id).catch(() => undefined)
       console.log(`  lost ${id}: ${job === undefined ? 'not in the broker' : JSON.stringify(job)}`)
     }
 

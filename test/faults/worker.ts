@@ -7,6 +7,7 @@ import { pino } from 'pino'
 import { bullmq, createAfterward, type BullmqDriverOptions } from '@afterward/core'
 import { prismaContext } from '@afterward/prisma'
 import { createPrisma } from '../support/pg.js'
+import { answer, memoryAfterGc } from './ipc.js'
 import { record, runningNow } from './task.js'
 
 interface WorkerConfig {
@@ -32,10 +33,9 @@ const afterward = createAfterward({
         },
 })
 const worker = afterward.worker({ concurrency: config.concurrency })
-// The suite asks how many runs are in progress before it kills this worker.
-process.on('message', (message) => {
-  if (message === 'running?') process.send!({ type: 'running', count: runningNow() })
-})
+// The suite asks how many runs are in progress before it kills this worker; the soak samples
+// its memory.
+answer({ running: runningNow, memory: memoryAfterGc })
 // The suite is gone (killed, or crashed): never outlive it.
 process.once('disconnect', () => process.exit(1))
 process.once('SIGTERM', () => {
