@@ -28,9 +28,9 @@ const rate = Number(process.env.RATE ?? 100)
 /** One fault every this many ms, in turn: three faults a minute. */
 const faultEveryMs = 20_000
 /**
- * Load before the first sample, so that pools, JIT and caches have filled and V8 has sized its
- * heap: a sample taken sooner shows the app's RSS still climbing to its plateau (104 MB at 30 s,
- * 132 MB at 2 min, 134 MB at 30 min in one run), which reads as growth but is not a leak.
+ * Load before the first sample, so that pools, JIT and caches have filled. The first sample's
+ * forced GC still leaves the app with half its heap for about a minute (its RSS and heap total
+ * read low, whatever the warm-up): read growth from the second or third sample of the series.
  */
 const warmupMs = Number(process.env.SOAK_WARMUP_S ?? 120) * 1_000
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1)
