@@ -1,7 +1,7 @@
-import type { JobInfo, QueueJobCounts } from '@afterward/core'
+import { QUEUE_STATES, type JobInfo, type QueueJobCounts } from '@afterward/core'
 import { html, type Html } from '../html.js'
 import { jobsTable } from './jobs-table.js'
-import { href, layout, STATES, table, type ViewContext } from './layout.js'
+import { href, layout, table, type ViewContext } from './layout.js'
 
 /** The overview: the search box, counts per queue, the latest failed jobs. */
 export function homePage(
@@ -14,7 +14,7 @@ export function homePage(
     ({ queue, counts: byState }) =>
       html`<tr>
         <th scope="row"><a href="${href(view, '/jobs', { queue })}">${queue}</a></th>
-        ${STATES.map((state) => html`<td class="num"><a class="count count-${state}" href="${href(view, '/jobs', { queue, state })}">${byState[state]}</a></td>`)}
+        ${QUEUE_STATES.map((state) => html`<td class="num"><a class="count count-${state}" href="${href(view, '/jobs', { queue, state })}">${byState[state]}</a></td>`)}
       </tr>`,
   )
   const body = html`<form
@@ -42,7 +42,7 @@ export function homePage(
     ${
       counts.length === 0
         ? html`<p class="empty">No queue has held a job yet.</p>`
-        : table('counts', ['queue', ...STATES], rows)
+        : table('counts', ['queue', ...QUEUE_STATES], rows)
     }
     <h2>Latest failed jobs</h2>
     ${jobsTable(view, failed)}

@@ -10,9 +10,6 @@ export interface ViewContext {
   csrfToken: string
 }
 
-/** The broker's states: what lists filter on and counts count (a `pending` job is not there yet). */
-export const STATES = QUEUE_STATES
-
 /** A link below the mount path; query values that are undefined are left out. */
 export function href(
   view: ViewContext,
@@ -62,7 +59,9 @@ export function layout(
   body: Interpolation,
   options: { query?: string; notice?: string; error?: string; live?: boolean } = {},
 ): Html {
-  const nav = STATES.map((state) => html`<a href="${href(view, '/jobs', { state })}">${state}</a>`)
+  const nav = QUEUE_STATES.map(
+    (state) => html`<a href="${href(view, '/jobs', { state })}">${state}</a>`,
+  )
   return html`<!doctype html>
     <html lang="en">
       <head>

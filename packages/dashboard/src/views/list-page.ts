@@ -1,7 +1,7 @@
-import type { JobListPage, QueueState } from '@afterward/core'
+import { QUEUE_STATES, type JobListPage, type QueueState } from '@afterward/core'
 import { html, type Html } from '../html.js'
 import { jobsTable } from './jobs-table.js'
-import { href, layout, STATES, type ViewContext } from './layout.js'
+import { href, layout, type ViewContext } from './layout.js'
 
 /** The filters of a list, as they appear in its URL. */
 export interface ListFilters {
@@ -19,7 +19,7 @@ export function listPage(
   tasks: readonly string[],
 ): Html {
   const { state, task, queue, cursor } = filters
-  const options = STATES.map(
+  const options = QUEUE_STATES.map(
     (s) => html`<option value="${s}" ${s === state ? html` selected` : ''}>${s}</option>`,
   )
   const form = html`<form class="filters" method="get" action="${href(view, '/jobs')}">

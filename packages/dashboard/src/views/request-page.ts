@@ -1,10 +1,10 @@
-import type { JobInfo } from '@afterward/core'
+import { QUEUE_STATES, type JobInfo } from '@afterward/core'
 import { html, type Html } from '../html.js'
-import { layout, STATES, type ViewContext } from './layout.js'
+import { layout, type ViewContext } from './layout.js'
+import { timeline } from './timeline.js'
 
 // `pending`: still in a transactional outbox, on its way to the broker.
-const ALL_STATES = ['pending', ...STATES] as const
-import { timeline } from './timeline.js'
+const ALL_STATES = ['pending', ...QUEUE_STATES] as const
 
 /** The request view: its jobs, oldest first, on a timeline. */
 export function requestPage(
