@@ -192,6 +192,26 @@ export function deferScopeTests(makeDriver: () => Driver): void {
     expect(await afterward.jobs.byRequest('req')).toEqual([])
   })
 
+  it('stores each of many requests flushed at once, indexed under its own request', async () => {
+    const afterward = instance({ tasks: [noop], driver: makeDriver() })
+    const requests = Array.from({ length: 20 }, (_, i) => {
+      const scope = afterward.scope({ requestId: `req-turn-${i}` })
+      const ids = Array.from({ length: 1 + (i % 3) }, (_, n) => scope.defer(noop, { n }).id)
+      return { requestId: `req-turn-${i}`, scope, ids }
+    })
+    // Flushed in one event-loop turn; each flush settles only once its own jobs can be read.
+    const seen = await Promise.all(
+      requests.map(({ scope, ids }) =>
+        scope.flush().then(() => Promise.all(ids.map((id) => afterward.jobs.get(id)))),
+      ),
+    )
+    expect(seen.map((jobs) => jobs.map((j) => j?.id))).toEqual(requests.map((r) => r.ids))
+    for (const { requestId, ids } of requests) {
+      const found = await afterward.jobs.byRequest(requestId)
+      expect(found.map((j) => j.id).sort()).toEqual([...ids].sort())
+    }
+  })
+
   it('discard drops every buffered job', async () => {
     const afterward = instance({ tasks: [noop], driver: makeDriver() })
     const scope = afterward.scope({ requestId: 'req-discard' })

@@ -168,6 +168,7 @@ export function bullmq(options: BullmqDriverOptions): Driver {
         else byQueue.set(r.options.queue, [r])
       }
       const names = [...byQueue.keys()]
+      store.holdWrites?.()
       const settled = await Promise.allSettled([
         store.recordRequest(records),
         store.rememberQueues(names),

@@ -12,6 +12,7 @@ import {
   parseMember,
 } from './request-index.js'
 import {
+  holdWritesThisTurn,
   openRedis,
   whenReady,
   type RedisClient,
@@ -79,18 +80,42 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
     return readyWait
   }
 
-  let batch: { members: string[]; stored: Promise<void> } | undefined
+  /**
+   * The request index entries of this event-loop turn: the requests that flush in the same turn
+   * share one ZADD, sent at the end of the turn with their jobs (see `holdWritesThisTurn`).
+   */
+  let turn: { members: string[]; indexed: Promise<void> } | undefined
 
-  async function writeIndex(members: readonly string[]): Promise<void> {
-    const client = await redis()
+  function indexThisTurn(members: readonly string[]): Promise<void> {
+    if (!turn) {
+      let index!: (write: Promise<void>) => void
+      const started = {
+        members: [] as string[],
+        indexed: new Promise<void>((resolve) => (index = resolve)),
+      }
+      turn = started
+      holdWritesThisTurn(opened, () => {
+        turn = undefined
+        index(writeIndex(started.members))
+      })
+    }
+    turn.members.push(...members)
+    return turn.indexed
+  }
+
+  function writeIndex(members: readonly string[]): Promise<void> {
     const bucket = bucketOf(buckets, Date.now())
     const key = bucketKey(bucket)
-    const added = client.zadd(key, ...members.flatMap((member) => ['0', member]))
-    // The bucket's TTL is set by the first write of each process into it.
-    if (bucket !== expiringBucket) {
-      await Promise.all([added, client.expireat(key, bucketExpiry(buckets, bucket))])
-      expiringBucket = bucket
-    } else await added
+    const send = (client: RedisClient): Promise<void> => {
+      const added = client.zadd(key, ...members.flatMap((member) => ['0', member]))
+      // The bucket's TTL is set by the first write of each process into it.
+      if (bucket === expiringBucket) return added.then(() => undefined)
+      return Promise.all([added, client.expireat(key, bucketExpiry(buckets, bucket))]).then(() => {
+        expiringBucket = bucket
+      })
+    }
+    // Synchronously while the producer is ready, so that the ZADD goes out in the turn's write.
+    return opened?.status === 'ready' ? send(opened) : redis().then(send)
   }
 
   const quit = async (client: RedisClient): Promise<void> => {
@@ -125,24 +150,18 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
       return { connection: client, backend: undefined, release: () => quit(client) }
     },
 
+    holdWrites() {
+      holdWritesThisTurn(opened)
+    },
+
     recordRequest(records: readonly JobRecord[]) {
       const members: string[] = []
       for (const r of records) {
         if (r.requestId !== undefined) members.push(indexMember(r.requestId, r.options.queue, r.id))
       }
       if (members.length === 0) return Promise.resolve()
-      // The requests of one event-loop turn share one ZADD, sent alongside their jobs; each
-      // request still waits for its entries to be stored.
-      if (!batch) {
-        const next = { members: [] as string[], stored: undefined as unknown as Promise<void> }
-        next.stored = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-          if (batch === next) batch = undefined
-          return writeIndex(next.members)
-        })
-        batch = next
-      }
-      batch.members.push(...members)
-      return batch.stored
+      // Each request still waits for its entries to be stored.
+      return indexThisTurn(members)
     },
 
     async requestMembers(requestId): Promise<RequestMember[]> {

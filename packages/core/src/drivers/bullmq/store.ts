@@ -40,6 +40,11 @@ export interface BackendStore {
   producer(): Promise<BullBinding>
   /** A fresh binding for a worker or an events listener. Connects first. */
   dedicated(role: 'worker' | 'events'): Promise<BullBinding>
+  /**
+   * Holds the producer's writes until the end of this event-loop turn, so that the enqueues of
+   * one turn leave in one write (optional: a backend without it sends each as it comes).
+   */
+  holdWrites?(): void
   /** Adds the records that carry a request id to the request index. */
   recordRequest(records: readonly JobRecord[]): Promise<void>
   /** The jobs recorded for a request id, in no particular order. */
