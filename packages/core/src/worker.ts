@@ -25,6 +25,9 @@ interface Pass {
 
 type AttemptWrap = NonNullable<ComposedInstrumentation['attempt']>
 
+/** The pass of a job whose task has no limits. */
+const OPEN: Pass = Object.freeze({ gate: undefined, refused: undefined })
+
 /**
  * Runs jobs: for each, looks up the task, validates the input again, acquires contexts, runs
  * with the timeout and `ctx.signal`, releases contexts in every case, and then completes,
@@ -194,26 +197,40 @@ export class Worker {
 
   /**
    * Takes one delivered job: passes the task's limits first (a job held back never started, so
-   * it gets no `started` event and no instrumentation span), then runs the attempt.
+   * it gets no `started` event and no instrumentation span), then runs the attempt. Not async:
+   * most jobs have no schedule and no limit, and go straight to the attempt.
    */
-  async #take(job: DeliveredJob, wrap: AttemptWrap | undefined): Promise<AttemptEnd> {
+  #take(job: DeliveredJob, wrap: AttemptWrap | undefined): Promise<AttemptEnd> {
     const task = this.#runtime.registry.get(job.task)
     // Per-job lines are debug: the child logger is made only if a line is written or the task
     // reads ctx.log.
     const log = lazyJobLogger(this.#runtime.log, job)
-    // A skipped run reports nothing: it did not start. It completes, so its schedule goes on.
     // Only a tick's first delivery is checked: a retry or a redelivery of a run always runs.
-    const { schedule } = job
-    const first = schedule !== undefined && job.attempt === 1 && !job.redelivered
-    if (task && first && !(await this.#claimRun(job, task))) {
+    const first = job.schedule !== undefined && job.attempt === 1 && !job.redelivered
+    if (task !== undefined && (first || hasLimits(task))) {
+      return this.#gated(job, task, first, wrap, log)
+    }
+    return this.#attempt(job, task, OPEN, wrap, log)
+  }
+
+  /** A scheduled run's first delivery (overlap check) or a task with limits: then the attempt. */
+  async #gated(
+    job: DeliveredJob,
+    task: AnyTask,
+    first: boolean,
+    wrap: AttemptWrap | undefined,
+    log: () => Logger,
+  ): Promise<AttemptEnd> {
+    // A skipped run reports nothing: it did not start. It completes, so its schedule goes on.
+    if (first && !(await this.#claimRun(job, task))) {
       log().info(
-        { schedule: schedule.id },
+        { schedule: job.schedule?.id },
         'scheduled run skipped: the previous run is still going',
       )
       return COMPLETED
     }
-    let pass: Pass = { gate: undefined, refused: undefined }
-    if (task !== undefined && hasLimits(task)) {
+    let pass = OPEN
+    if (hasLimits(task)) {
       const { limiter } = this.#runtime.driver
       try {
         const gate = await enterLimits(task, job, limiter, this.#stall.lockDuration, log)
@@ -228,6 +245,16 @@ export class Worker {
         pass = { gate: undefined, refused: err } // a key function that failed: the job fails
       }
     }
+    return this.#attempt(job, task, pass, wrap, log)
+  }
+
+  #attempt(
+    job: DeliveredJob,
+    task: AnyTask | undefined,
+    pass: Pass,
+    wrap: AttemptWrap | undefined,
+    log: () => Logger,
+  ): Promise<AttemptEnd> {
     if (wrap === undefined) return this.#handle(job, task, pass, log)
     return wrap(job, () => this.#handle(job, task, pass, log))
   }

@@ -1,7 +1,7 @@
 // The memory driver's consumer: takes waiting jobs by priority, up to its concurrency per queue,
 // runs each attempt and carries out how the worker says it ended, on the driver's queues
 // (memory.ts).
-import type { ConsumeOptions, Consumer, JobRecord } from '../driver.js'
+import type { AttemptEnd, ConsumeOptions, Consumer, JobRecord } from '../driver.js'
 import { PRIORITY_RANK } from '../options.js'
 import { recordFailure, startAttempt, type Entry } from './memory-entry.js'
 import type { PriorityLanes } from './memory-lanes.js'
@@ -83,9 +83,12 @@ export class MemoryConsumer implements Consumer {
     return best
   }
 
+  // One async function per job (the attempt and the slot it frees), not two.
   async #run(entry: Entry): Promise<void> {
     try {
-      await this.#attempt(entry)
+      const delivered = startAttempt(entry)
+      if (entry.record.schedule && entry.attemptsMade === 1) this.#queues.started(entry.record)
+      this.#ended(entry, await this.options.handle(delivered))
     } finally {
       const queue = entry.record.options.queue
       this.#perQueue.set(queue, this.#perQueue.get(queue)! - 1)
@@ -95,10 +98,8 @@ export class MemoryConsumer implements Consumer {
     }
   }
 
-  async #attempt(entry: Entry): Promise<void> {
-    const delivered = startAttempt(entry)
-    if (entry.record.schedule && entry.attemptsMade === 1) this.#queues.started(entry.record)
-    const end = await this.options.handle(delivered)
+  /** Carries out how the worker says the attempt ended. */
+  #ended(entry: Entry, end: AttemptEnd): void {
     switch (end.type) {
       case 'completed':
         return this.#queues.finish(entry, 'completed')

@@ -78,13 +78,18 @@ const PRIORITY_OF_RANK = Object.fromEntries(
   Object.entries(PRIORITY_RANK).map(([priority, rank]) => [rank, priority]),
 ) as Record<number, Priority>
 
+/** The backoff of a job that never retries (none is stored): shared, not copied per job. */
+const DEFAULT_BACKOFF: ResolvedJobOptions['backoff'] = Object.freeze({
+  ...BUILTIN_DEFAULTS.backoff,
+})
+
 /** The job's resolved options, from its stored options and BullMQ's own fields. */
 export function optionsOf(job: BullJobLike): ResolvedJobOptions {
   const stored = job.data.options
   return {
     // BullMQ reads back a missing `attempts` as 0.
     attempts: job.opts.attempts || 1,
-    backoff: stored.backoff ?? { ...BUILTIN_DEFAULTS.backoff },
+    backoff: stored.backoff ?? DEFAULT_BACKOFF,
     timeout: stored.timeout,
     delay: job.delay ?? 0,
     priority: PRIORITY_OF_RANK[job.priority] ?? BUILTIN_DEFAULTS.priority,
