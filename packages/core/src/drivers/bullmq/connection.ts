@@ -136,8 +136,12 @@ export function holdWritesThisTurn(
   }
   setImmediate(() => {
     if (key) heldTurns.delete(key)
-    for (const callback of callbacks) callback()
-    key?.uncork()
+    try {
+      for (const callback of callbacks) callback()
+    } finally {
+      // Whatever a callback did, the socket must not stay corked.
+      key?.uncork()
+    }
   })
 }
 
