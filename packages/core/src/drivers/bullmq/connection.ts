@@ -101,54 +101,6 @@ async function openCluster(
   return new Cluster([...nodes], options)
 }
 
-/** Clients whose socket is corked for this event-loop turn, with what runs before the uncork. */
-const heldTurns = new WeakMap<object, (() => void)[]>()
-
-/**
- * Holds a client's writes until the end of this event-loop turn. The commands of one turn (the
- * jobs of every request that flushed in it, and their index entries) then leave in one write,
- * and Redis reads them in one go, instead of one write and one wake-up of Redis each. No command
- * waits longer than the turn it was sent in. `beforeRelease` runs at the end of the turn, before
- * the writes go, so that what it sends joins them.
- *
- * For producers only. A worker's completions held this way were measured slower (about 0.6× the
- * jobs per second at concurrency 10): its jobs then finish in lockstep with Redis's replies.
- *
- * A client that is not ready (nothing could be written anyway) or a cluster (a socket per node)
- * is left as it is: `beforeRelease` still runs at the end of the turn.
- */
-export function holdWritesThisTurn(
-  client: RedisClient | undefined,
-  beforeRelease?: () => void,
-): void {
-  const stream = client?.status === 'ready' ? (client as { stream?: unknown }).stream : undefined
-  const key = isCorkable(stream) ? stream : undefined
-  const held = key && heldTurns.get(key)
-  if (held) {
-    if (beforeRelease) held.push(beforeRelease)
-    return
-  }
-  if (!key && !beforeRelease) return
-  const callbacks = beforeRelease ? [beforeRelease] : []
-  if (key) {
-    key.cork()
-    heldTurns.set(key, callbacks)
-  }
-  setImmediate(() => {
-    if (key) heldTurns.delete(key)
-    try {
-      for (const callback of callbacks) callback()
-    } finally {
-      // Whatever a callback did, the socket must not stay corked.
-      key?.uncork()
-    }
-  })
-}
-
-function isCorkable(stream: unknown): stream is { cork(): void; uncork(): void } {
-  return typeof (stream as { cork?: unknown } | undefined)?.cork === 'function'
-}
-
 /**
  * Resolves when the client is ready. A producer has no offline queue, so a command sent before
  * the connection is up would fail: wait for it, but no longer than `ms`.

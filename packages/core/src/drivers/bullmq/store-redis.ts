@@ -12,7 +12,6 @@ import {
   parseMember,
 } from './request-index.js'
 import {
-  holdWritesThisTurn,
   openRedis,
   whenReady,
   type RedisClient,
@@ -81,26 +80,42 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
   }
 
   /**
-   * The request index entries of this event-loop turn: the requests that flush in the same turn
-   * share one ZADD, sent at the end of the turn with their jobs (see `holdWritesThisTurn`).
+   * The producer's writes of one event-loop turn. While the producer is ready, its socket is
+   * corked from the turn's first enqueue to the end of the turn: the jobs of every request that
+   * flushed in it, and the turn's one request-index ZADD (sent just before the uncork), leave in
+   * one write, and Redis reads them in one go instead of being woken once per request. No command
+   * waits longer than the turn it was sent in. A cluster (a socket per node) is not corked.
+   *
+   * Producers only: a worker's completions held this way were measured slower (about 0.6× the
+   * jobs per second at concurrency 10), its jobs then finishing in lockstep with Redis's replies.
    */
-  let turn: { members: string[]; indexed: Promise<void> } | undefined
+  interface Turn {
+    members: string[]
+    /** Settles with the turn's ZADD, sent at its end. */
+    indexed: Promise<void>
+    index: (write: Promise<void> | undefined) => void
+    corked: { uncork(): void } | undefined
+  }
+  let turn: Turn | undefined
 
-  function indexThisTurn(members: readonly string[]): Promise<void> {
-    if (!turn) {
-      let index!: (write: Promise<void>) => void
-      const started = {
-        members: [] as string[],
-        indexed: new Promise<void>((resolve) => (index = resolve)),
+  function currentTurn(): Turn {
+    if (turn) return turn
+    let index!: Turn['index']
+    const indexed = new Promise<void>((resolve) => (index = resolve))
+    const stream = opened?.status === 'ready' ? (opened as { stream?: unknown }).stream : undefined
+    const corked = isCorkable(stream) ? stream : undefined
+    corked?.cork()
+    const started: Turn = (turn = { members: [], indexed, index, corked })
+    setImmediate(() => {
+      turn = undefined
+      try {
+        started.index(started.members.length > 0 ? writeIndex(started.members) : undefined)
+      } finally {
+        // Whatever happened above, the socket must not stay corked.
+        started.corked?.uncork()
       }
-      turn = started
-      holdWritesThisTurn(opened, () => {
-        turn = undefined
-        index(writeIndex(started.members))
-      })
-    }
-    turn.members.push(...members)
-    return turn.indexed
+    })
+    return started
   }
 
   function writeIndex(members: readonly string[]): Promise<void> {
@@ -151,7 +166,7 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
     },
 
     holdWrites() {
-      holdWritesThisTurn(opened)
+      currentTurn()
     },
 
     recordRequest(records: readonly JobRecord[]) {
@@ -160,8 +175,10 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
         if (r.requestId !== undefined) members.push(indexMember(r.requestId, r.options.queue, r.id))
       }
       if (members.length === 0) return Promise.resolve()
-      // Each request still waits for its entries to be stored.
-      return indexThisTurn(members)
+      // The requests of one turn share one ZADD; each still waits for its entries to be stored.
+      const current = currentTurn()
+      current.members.push(...members)
+      return current.indexed
     },
 
     async requestMembers(requestId): Promise<RequestMember[]> {
@@ -237,4 +254,8 @@ export function redisStore(options: RedisStoreOptions): BackendStore {
       }
     },
   }
+}
+
+function isCorkable(stream: unknown): stream is { cork(): void; uncork(): void } {
+  return typeof (stream as { cork?: unknown } | undefined)?.cork === 'function'
 }
